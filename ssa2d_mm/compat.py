@@ -15,8 +15,8 @@ it does not (full mmcv installed, a fixed mmaction2, an older torch):
   imports. A placeholder package with a ``DRN`` that raises when built.
 * :func:`patch_checkpoint_loading`: torch>=2.6 loads with
   ``weights_only=True``; mmengine checkpoints hold message-hub buffers and
-  numpy objects. Those types are registered as safe globals, so resuming
-  works without disabling the safe loader.
+  numpy objects. mmengine's local checkpoint loader allowlists exactly those
+  types while it loads, so resuming works without disabling the safe loader.
 
 :func:`apply_all` runs them; ``ssa2d_mm/__init__.py`` calls it before any
 OpenMMLab model import.
@@ -133,28 +133,52 @@ def _loads_weights_only_by_default() -> bool:
 
 
 def checkpoint_safe_globals() -> list:
-    """The non-tensor types that mmengine 0.10.7 writes into checkpoints."""
+    """The non-tensor globals that mmengine 0.10.7 checkpoints reference.
+
+    ``HistoryBuffer`` pickles its statistics methods by qualified name
+    (``HistoryBuffer.min``), which pickle resolves with ``builtins.getattr``;
+    the weights-only unpickler still refuses to *call* anything that is not
+    allowlisted, so ``getattr`` only reads attributes of allowed objects.
+    """
+    import builtins
+
     import numpy as np
     from mmengine.logging import HistoryBuffer
 
-    multiarray = getattr(np, '_core', np.core).multiarray
-    dtype_classes = [type(np.dtype(t)) for t in np.sctypeDict.values()]
+    multiarray = getattr(np, '_core', None) or np.core
+    dtype_classes = [type(np.dtype(t)) for t in set(np.sctypeDict.values())]
     return [
-        HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct,
-        multiarray.scalar, *dtype_classes
+        HistoryBuffer, builtins.getattr, np.ndarray, np.dtype,
+        multiarray.multiarray._reconstruct, multiarray.multiarray.scalar,
+        *dtype_classes
     ]
 
 
 def patch_checkpoint_loading() -> bool:
-    """Let ``torch.load(weights_only=True)`` read mmengine checkpoints.
+    """Let mmengine's local checkpoint loader read its own checkpoints.
+
+    The allowlist is active only while mmengine loads a local checkpoint
+    (resume, ``load_from``, ``init_cfg``); every other ``torch.load`` keeps
+    torch's default allowlist.
 
     Returns:
-        bool: True if types were registered, False if not needed.
+        bool: True if the loader was wrapped, False if not needed.
     """
-    if not hasattr(torch.serialization, 'add_safe_globals') or \
+    if not hasattr(torch.serialization, 'safe_globals') or \
             not _loads_weights_only_by_default():
         return False
-    torch.serialization.add_safe_globals(checkpoint_safe_globals())
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    local_loader = CheckpointLoader._schemes['']
+    if getattr(local_loader, '_with_safe_globals', False):
+        return False
+
+    def load_from_local(filename, map_location):
+        with torch.serialization.safe_globals(checkpoint_safe_globals()):
+            return local_loader(filename, map_location)
+
+    load_from_local._with_safe_globals = True
+    CheckpointLoader.register_scheme('', load_from_local, force=True)
     return True
 
 
