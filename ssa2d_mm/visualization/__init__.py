@@ -1,0 +1,3 @@
+from .actor_action_visualizer import ActorActionVisualizer
+
+__all__ = ['ActorActionVisualizer']

@@ -1,5 +1,7 @@
 """A ``CheckpointHook`` that a kill at any moment cannot leave unresumable."""
+import os
 import os.path as osp
+import re
 from typing import Optional
 
 from mmaction.registry import HOOKS
@@ -33,6 +35,10 @@ class AtomicCheckpointHook(CheckpointHook):
        during saving leaves no checkpoint at all). Here it is deleted after
        the new checkpoint and ``last_checkpoint`` are in place.
 
+    A run killed while saving leaves a temporary file
+    (``.epoch_3.pth.<random>.tmp``) next to the intact checkpoints; the next
+    run removes such files of this hook when training starts.
+
     Args:
         **kwargs: The arguments of :class:`mmengine.hooks.CheckpointHook`.
             ``backend_args`` defaults to ``dict(backend='atomic_local')``
@@ -51,6 +57,26 @@ class AtomicCheckpointHook(CheckpointHook):
                 and _parse_uri_prefix(out_dir) == ''):
             self.backend_args = dict(backend=ATOMIC_LOCAL_BACKEND)
         super().before_train(runner)
+        if is_main_process():
+            self._remove_stale_temporaries(runner)
+
+    def _remove_stale_temporaries(self, runner) -> None:
+        """Delete what an interrupted :class:`AtomicLocalBackend` write of
+        this hook left (local folders only)."""
+        name = re.escape(self.filename_tmpl).replace(r'\{\}', r'\d+')
+        folders = [(runner.work_dir, re.escape('last_checkpoint'))]
+        if _parse_uri_prefix(self.out_dir) == '':
+            folders.append((self.out_dir, name))
+        for folder, pattern in folders:
+            if not osp.isdir(folder):
+                continue
+            stale = re.compile(rf'^\.{pattern}\.[A-Za-z0-9_]+\.tmp$')
+            for file in sorted(os.listdir(folder)):
+                if stale.match(file):
+                    os.remove(osp.join(folder, file))
+                    runner.logger.warning(
+                        f'Removed {osp.join(folder, file)}, left by a run '
+                        'interrupted while saving.')
 
     def _save_checkpoint_with_step(self, runner, step: int,
                                    meta: dict) -> None:

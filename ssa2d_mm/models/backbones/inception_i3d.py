@@ -28,11 +28,11 @@ Triple = Tuple[int, int, int]
 
 #: Endpoints in network order (pytorch-i3d's ``VALID_ENDPOINTS`` without the
 #: classifier).
-ENDPOINTS: Tuple[str, ...] = (
-    'Conv3d_1a_7x7', 'MaxPool3d_2a_3x3', 'Conv3d_2b_1x1', 'Conv3d_2c_3x3',
-    'MaxPool3d_3a_3x3', 'Mixed_3b', 'Mixed_3c', 'MaxPool3d_4a_3x3',
-    'Mixed_4b', 'Mixed_4c', 'Mixed_4d', 'Mixed_4e', 'Mixed_4f',
-    'MaxPool3d_5a_2x2', 'Mixed_5b', 'Mixed_5c')
+ENDPOINTS = ('Conv3d_1a_7x7', 'MaxPool3d_2a_3x3', 'Conv3d_2b_1x1',
+             'Conv3d_2c_3x3', 'MaxPool3d_3a_3x3', 'Mixed_3b', 'Mixed_3c',
+             'MaxPool3d_4a_3x3', 'Mixed_4b', 'Mixed_4c', 'Mixed_4d',
+             'Mixed_4e', 'Mixed_4f', 'MaxPool3d_5a_2x2', 'Mixed_5b',
+             'Mixed_5c')
 
 #: Plain units: name -> (out_channels, kernel (t, h, w), stride (t, h, w)).
 UNIT_SPECS: Dict[str, Tuple[int, Triple, Triple]] = {
@@ -64,9 +64,9 @@ INCEPTION_SPECS: Dict[str, Tuple[int, int, int, int, int, int]] = {
 
 #: Branch units of an inception block, in pytorch-i3d's names, with their
 #: kernel sizes; ``b3a`` is the block's parameter-free 3x3x3 max pooling.
-INCEPTION_BRANCHES: Tuple[Tuple[str, Triple], ...] = (
-    ('b0', (1, 1, 1)), ('b1a', (1, 1, 1)), ('b1b', (3, 3, 3)),
-    ('b2a', (1, 1, 1)), ('b2b', (3, 3, 3)), ('b3b', (1, 1, 1)))
+INCEPTION_BRANCHES = (('b0', (1, 1, 1)), ('b1a', (1, 1, 1)),
+                      ('b1b', (3, 3, 3)), ('b2a', (1, 1, 1)),
+                      ('b2b', (3, 3, 3)), ('b3b', (1, 1, 1)))
 
 #: Groups of endpoints that ``frozen_stages`` freezes: 0 is the stem
 #: (up to Conv3d_2c), 1..3 the inception levels.
@@ -127,13 +127,15 @@ class Unit3D(ConvModule):
         act_cfg (dict, optional): Activation config. Defaults to ReLU.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 kernel_size: Sequence[int],
-                 stride: Sequence[int] = (1, 1, 1),
-                 norm_cfg: dict = dict(type='BN3d', eps=1e-3, momentum=0.01),
-                 act_cfg: Optional[dict] = dict(type='ReLU')) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Sequence[int],
+        stride: Sequence[int] = (1, 1, 1),
+        norm_cfg: dict = dict(type='BN3d', eps=1e-3, momentum=0.01),
+        act_cfg: Optional[dict] = dict(type='ReLU')
+    ) -> None:
         super().__init__(
             in_channels,
             out_channels,
@@ -190,8 +192,7 @@ class MaxPool3dTFSame(nn.MaxPool3d):
             torch.Tensor: Output ``(N, C, ceil(T/s_t), ceil(H/s_h),
             ceil(W/s_w))``.
         """
-        return super().forward(
-            tf_same_pad(x, self.kernel_size, self.stride))
+        return super().forward(tf_same_pad(x, self.kernel_size, self.stride))
 
 
 class InceptionBlock3D(BaseModule):
@@ -230,8 +231,8 @@ class InceptionBlock3D(BaseModule):
         for name in ('b0', 'b1a', 'b1b', 'b2a', 'b2b'):
             self.add_module(
                 name,
-                Unit3D(inputs[name], c[name], kernels[name],
-                       norm_cfg=norm_cfg))
+                Unit3D(
+                    inputs[name], c[name], kernels[name], norm_cfg=norm_cfg))
         self.b3a = MaxPool3dTFSame((3, 3, 3), (1, 1, 1))
         self.b3b = Unit3D(
             inputs['b3b'], c['b3b'], kernels['b3b'], norm_cfg=norm_cfg)
@@ -272,7 +273,8 @@ class InceptionI3D(BaseModule):
         remove_pool5 (bool): Skip ``MaxPool3d_5a_2x2`` (SSA2D). Defaults to
             True.
         out_endpoints (Sequence[str]): Endpoints returned, in network order
-            (high resolution first). Defaults to
+            (high resolution first). Endpoints after the last one are built
+            (their weights load) but not run. Defaults to
             ``('Conv3d_2c_3x3', 'Mixed_3c', 'Mixed_5b')``.
         frozen_stages (int): Stages to freeze (eval mode, no gradient):
             -1 none, 0 the stem (Conv3d_1a..Conv3d_2c), 1 also Mixed_3*,
@@ -297,8 +299,7 @@ class InceptionI3D(BaseModule):
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  norm_cfg: dict = dict(
-                     type='BN3d', eps=1e-3, momentum=0.01,
-                     requires_grad=True),
+                     type='BN3d', eps=1e-3, momentum=0.01, requires_grad=True),
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if final_endpoint not in ENDPOINTS:
@@ -357,8 +358,9 @@ class InceptionI3D(BaseModule):
                 channels = layer.out_channels
             self.add_module(name, layer)
             endpoint_channels[name] = channels
-        self.out_channels: Tuple[int, ...] = tuple(
-            endpoint_channels[name] for name in self.out_endpoints)
+        self.out_channels: Tuple[int,
+                                 ...] = tuple(endpoint_channels[name]
+                                              for name in self.out_endpoints)
 
         self._freeze_stages()
 

@@ -1,0 +1,98 @@
+"""Turn a VidOR clip's box annotations into pixel label volumes."""
+from collections import OrderedDict
+from typing import Dict
+
+import numpy as np
+from mmaction.registry import TRANSFORMS
+from mmcv.transforms import BaseTransform
+
+from ..vidor_labels import (load_vidor_annotation, rasterize_vidor_clip,
+                            vidor_predicates)
+
+
+@TRANSFORMS.register_module()
+class LoadVidORAnnotation(BaseTransform):
+    """Rasterise the boxes and relations of a VidOR clip into label maps.
+
+    See :func:`ssa2d_mm.datasets.vidor_labels.rasterize_vidor_clip` for the
+    labelling rules (subjects only, larger boxes drawn first, multi-hot
+    predicates active on each frame). Place it after video decoding and
+    before any geometric transform: the maps are drawn at the decoded frame
+    size (boxes are scaled if that differs from the annotated size).
+
+    Required keys: ``ann_file`` (the video's JSON), ``frame_inds``;
+    optional ``frame_valid`` (False where the clip ran past the video),
+    ``img_shape`` (decoded frame size; else the annotated size).
+    Added keys: ``gt_actor_seg`` int64 ``(T, H, W)``, ``gt_action_seg``
+    uint8 ``(T, A, H, W)``, ``ori_shape`` (if absent), ``img_shape`` (if
+    absent), ``label_frame_index`` (if absent: the middle of the clip).
+
+    Args:
+        action_predicates_only (bool): Label the 42 action predicates only
+            (``A = 42``); else all 50 (``A = 50``). Spatial relations are
+            then ignored, also when deciding which tids are subjects.
+            Defaults to False.
+        cache_size (int): Parsed annotation files kept per worker, since
+            consecutive samples often come from one video. Defaults to 8.
+    """
+
+    def __init__(self,
+                 action_predicates_only: bool = False,
+                 cache_size: int = 8) -> None:
+        self.action_predicates_only = action_predicates_only
+        self.predicates = vidor_predicates(action_predicates_only)
+        self.cache_size = cache_size
+        self._cache: 'OrderedDict[str, dict]' = OrderedDict()
+
+    def _load(self, path: str) -> dict:
+        if path in self._cache:
+            self._cache.move_to_end(path)
+            return self._cache[path]
+        anno = load_vidor_annotation(path)
+        if self.cache_size > 0:
+            self._cache[path] = anno
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return anno
+
+    def transform(self, results: Dict) -> Dict:
+        """Add the label volumes.
+
+        Args:
+            results (dict): The result dict.
+
+        Returns:
+            dict: The result dict with ``gt_actor_seg`` / ``gt_action_seg``.
+        """
+        for key in ('ann_file', 'frame_inds'):
+            if key not in results:
+                raise KeyError(f'LoadVidORAnnotation needs {key} in the '
+                               'results (set by VidORDataset).')
+        anno = self._load(results['ann_file'])
+        if 'img_shape' in results:
+            shape = tuple(results['img_shape'])
+            if tuple(results.get('ori_shape', shape)) != shape:
+                raise ValueError(
+                    'LoadVidORAnnotation must run before geometric '
+                    f'transforms: img_shape {shape} differs from ori_shape '
+                    f'{tuple(results["ori_shape"])}.')
+        else:
+            shape = (anno['height'], anno['width'])
+            results['img_shape'] = shape
+        results.setdefault('ori_shape', shape)
+        frame_inds = np.asarray(results['frame_inds']).reshape(-1)
+        actor, action = rasterize_vidor_clip(
+            anno,
+            frame_inds,
+            out_shape=shape,
+            predicates=self.predicates,
+            frame_valid=results.get('frame_valid'))
+        results['gt_actor_seg'] = actor
+        results['gt_action_seg'] = action
+        results.setdefault('label_frame_index', len(frame_inds) // 2)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}('
+                f'action_predicates_only={self.action_predicates_only}, '
+                f'cache_size={self.cache_size})')
