@@ -8,6 +8,7 @@ Examples:
 """
 import argparse
 import os.path as osp
+import uuid
 from typing import Optional
 
 import cv2
@@ -76,13 +77,17 @@ def video_fps(filename: str) -> Optional[float]:
     return float(fps) if fps and np.isfinite(fps) and fps > 0 else None
 
 
-def build_visualizer(cfg: Config, dataset_meta: Optional[dict],
-                     alpha: float):
+def build_visualizer(cfg: Config, dataset_meta: Optional[dict], alpha: float):
     """The config's visualizer, without its backends (the demo writes the
     frames itself)."""
     vis_cfg = dict(cfg.get('visualizer') or dict(type='ActorActionVisualizer'))
+    # A new name: the registry returns an existing instance for a known one
+    # (with its old arguments).
     vis_cfg.update(
-        name='ssa2d_demo', vis_backends=None, save_dir=None, alpha=alpha)
+        name=f'ssa2d_demo_{uuid.uuid4().hex[:8]}',
+        vis_backends=None,
+        save_dir=None,
+        alpha=alpha)
     visualizer = VISUALIZERS.build(vis_cfg)
     if not hasattr(visualizer, 'draw_frame'):
         raise TypeError(f'{cfg.filename}: the visualizer '

@@ -178,18 +178,53 @@ def tool_env(extra: Optional[dict] = None) -> dict:
     return env
 
 
-def run_tool(args: list, timeout: float = 120,
+def run_tool(args: list,
+             timeout: float = 120,
              env: Optional[dict] = None) -> subprocess.CompletedProcess:
     """Run ``python <args>`` in the repository; raise with the output on
     failure."""
-    proc = subprocess.run([PYTHON] + args,
-                          cwd=REPO,
-                          env=tool_env(env),
-                          capture_output=True,
-                          text=True,
-                          timeout=timeout)
+    proc = subprocess.run(
+        [PYTHON] + args,
+        cwd=REPO,
+        env=tool_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout)
     if proc.returncode != 0:
         raise AssertionError(
             f'{" ".join(args)} exited with {proc.returncode}:\n'
             f'{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}')
     return proc
+
+
+def save_checkpoint_of(model,
+                       path: str,
+                       constant: Optional[tuple] = None,
+                       dataset_meta: Optional[dict] = None) -> str:
+    """Save ``model`` as an mmengine checkpoint at ``path``.
+
+    Args:
+        model: An SSA2D model (untrained is fine).
+        path (str): Where to write.
+        constant (tuple, optional): ``(actor, action)``: zero the weights of
+            the three classifiers and set their biases so that every pixel is
+            foreground with that actor and action, for tests that need a
+            known prediction.
+        dataset_meta (dict, optional): Stored as ``meta['dataset_meta']``.
+    """
+    import torch
+    from mmengine.runner import save_checkpoint
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    if constant is not None:
+        for name, cls in (('actor_head.conv_seg', constant[0]),
+                          ('actor_head.conv_fg', 1), ('action_head.conv_seg',
+                                                      constant[1])):
+            state[f'{name}.weight'].zero_()
+            bias = torch.full_like(state[f'{name}.bias'], -10.)
+            bias[cls] = 10.
+            state[f'{name}.bias'] = bias
+    meta = dict(epoch=1, iter=1)
+    if dataset_meta is not None:
+        meta['dataset_meta'] = dataset_meta
+    save_checkpoint(dict(state_dict=state, meta=meta), path)
+    return path

@@ -111,11 +111,12 @@ def set_output_dir(cfg: Config, args: argparse.Namespace) -> Config:
     """Point every ``ActorActionMetric`` of the test evaluator at
     ``--out-dir``."""
     evaluator = cfg.test_evaluator
-    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [
-        evaluator.get('metrics', evaluator)
+    metrics = evaluator if isinstance(
+        evaluator, (list, tuple)) else [evaluator.get('metrics', evaluator)]
+    metrics = [
+        m for ms in metrics
+        for m in (ms if isinstance(ms, (list, tuple)) else [ms])
     ]
-    metrics = [m for ms in metrics for m in (
-        ms if isinstance(ms, (list, tuple)) else [ms])]
     found = False
     for metric in metrics:
         if metric.get('type', '').split('.')[-1] == 'ActorActionMetric':

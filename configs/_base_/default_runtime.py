@@ -8,14 +8,14 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=20, ignore_last=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # 'atomic_local' writes to a temporary file and renames it, so a kill
-    # while saving never corrupts the last good checkpoint.
+    # Writes checkpoints and `last_checkpoint` atomically (temporary file +
+    # rename) and deletes old ones only after, so a kill while saving never
+    # leaves the run without a good checkpoint to --resume from.
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=1,
         max_keep_ckpts=3,
-        save_best='auto',
-        backend_args=dict(backend='atomic_local')),
+        save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     sync_buffers=dict(type='SyncBuffersHook'),
     visualization=dict(type='ActorActionVisualizationHook', draw=False))

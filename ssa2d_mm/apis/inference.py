@@ -14,6 +14,7 @@ takes its labels from the clip in which it lies nearest to the centre
 position (no averaging of logits: the model's ``predict`` returns label
 maps, and the centre frames are the ones it was trained to segment).
 """
+import copy
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -33,8 +34,7 @@ from ssa2d_mm.structures import ActorActionDataSample
 VideoType = Union[str, Path, np.ndarray, Sequence[np.ndarray]]
 
 #: Fields of the model's prediction copied per frame.
-PRED_FIELDS: Tuple[str, ...] = ('pred_actor_seg', 'pred_action_seg',
-                                'pred_fg_seg')
+PRED_FIELDS = ('pred_actor_seg', 'pred_action_seg', 'pred_fg_seg')
 
 
 def _disable_pretrained(model_cfg: Config) -> None:
@@ -81,7 +81,8 @@ def init_model(config: Union[str, Path, Config],
         raise TypeError('config must be a filename or Config object, '
                         f'but got {type(config)}')
     else:
-        config = config.copy()
+        # The pretrained weights are switched off below: not in the caller's.
+        config = copy.deepcopy(config)
     if cfg_options is not None:
         config.merge_from_dict(cfg_options)
     if 'model' not in config:
@@ -112,8 +113,7 @@ def _dataset_metainfo(config: Config) -> Optional[dict]:
     for key in ('test_dataloader', 'val_dataloader'):
         dataset = (config.get(key) or {}).get('dataset') or {}
         dataset_cls = DATASETS.get(dataset.get('type', ''))
-        if dataset_cls is not None and getattr(dataset_cls, 'METAINFO',
-                                               None):
+        if dataset_cls is not None and getattr(dataset_cls, 'METAINFO', None):
             return dict(dataset_cls.METAINFO)
     return None
 
@@ -168,15 +168,18 @@ def build_clip_pipeline(cfg: Config) -> Tuple[Compose, int, int]:
     return Compose(steps), clip_len, int(frame_interval)
 
 
-def plan_clips(num_frames: int, clip_len: int, stride: int,
+def plan_clips(num_frames: int,
+               clip_len: int,
+               stride: int,
                frame_interval: int = 1
                ) -> Tuple[List[np.ndarray], np.ndarray, np.ndarray]:
     """Centre clips every ``stride`` frames and give each frame an owner.
 
-    Clip ``k`` is centred on frame ``k * stride + r`` (``r`` over the
+    Clips are centred on frames ``k * stride + r`` (``r`` over the
     ``frame_interval`` phases, so that every frame is sampled by some clip)
-    and samples ``centre + (j - clip_len // 2) * frame_interval`` for
-    ``j < clip_len``, clamped to the video as ``SampleAnnotatedClip`` does.
+    and on the last ``frame_interval`` frames. A clip samples frames
+    ``centre + (j - clip_len // 2) * frame_interval`` for ``j < clip_len``,
+    clamped to the video as ``SampleAnnotatedClip`` does.
     A frame is owned by the clip that samples it (not as a repeated edge
     frame) nearest to position ``clip_len // 2``; ties go to the earlier
     clip. Clips that own no frame are dropped.
@@ -204,10 +207,15 @@ def plan_clips(num_frames: int, clip_len: int, stride: int,
             f'got {num_frames}, {clip_len}, {stride}, {frame_interval}')
     half = clip_len // 2
     offsets = (np.arange(clip_len) - half) * frame_interval
+    # Every stride-th frame (in each of the frame_interval phases), and the
+    # last frames, so that the video's end is not left at clip edges.
     centres = sorted({
         k * stride + r
-        for k in range(0, (num_frames - 1) // stride + 2)
+        for k in range(0, (num_frames - 1) // stride + 1)
         for r in range(frame_interval) if k * stride + r < num_frames
+    } | {
+        num_frames - 1 - r
+        for r in range(frame_interval) if num_frames - 1 - r >= 0
     })
     best = np.full(num_frames, np.iinfo(np.int64).max, dtype=np.int64)
     owner = np.full(num_frames, -1, dtype=np.int64)
@@ -299,11 +307,12 @@ def _resolve_sampling(model: nn.Module, clip_len: Optional[int],
     return pipeline, int(clip_len), int(stride), frame_interval
 
 
-def iter_video_predictions(model: nn.Module,
-                           video: VideoType,
-                           clip_len: Optional[int] = None,
-                           stride: Optional[int] = None
-                           ) -> Iterator[Tuple[int, np.ndarray, dict]]:
+def iter_video_predictions(
+        model: nn.Module,
+        video: VideoType,
+        clip_len: Optional[int] = None,
+        stride: Optional[int] = None
+) -> Iterator[Tuple[int, np.ndarray, dict]]:
     """Segment a video clip by clip, yielding one frame at a time.
 
     Args:
@@ -327,10 +336,10 @@ def iter_video_predictions(model: nn.Module,
     yield from _iter_predictions(model, _FrameSource(video), *sampling)
 
 
-def _iter_predictions(model: nn.Module, source: _FrameSource,
-                      pipeline: Compose, clip_len: int, stride: int,
-                      frame_interval: int
-                      ) -> Iterator[Tuple[int, np.ndarray, dict]]:
+def _iter_predictions(
+        model: nn.Module, source: _FrameSource, pipeline: Compose,
+        clip_len: int, stride: int,
+        frame_interval: int) -> Iterator[Tuple[int, np.ndarray, dict]]:
     clips, owner, position = plan_clips(source.num_frames, clip_len, stride,
                                         frame_interval)
     video_id = Path(source.filename).stem if source.filename else 'array'

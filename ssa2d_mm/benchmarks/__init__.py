@@ -8,7 +8,8 @@ from .device_limit import (DEFAULT_CONV3D, ConvSpec, conv_macs,
 from .environment import collect_environment, cpu_model, set_seed
 from .flops import count_flops, count_flops_dispatch, count_params
 from .inputs import make_clip_batch
-from .measure import PLAIN, benchmark_model
+from .measure import (PLAIN, PreparedCase, benchmark_interleaved,
+                      benchmark_model, finish_case, prepare_case, timed_call)
 from .memory import (PeakMemoryMeter, current_rss_bytes, release_free_heap,
                      reset_peak_rss)
 from .optimize import (InferenceSettings, compare_outputs, fuse_conv_bn,
@@ -24,7 +25,10 @@ __all__ = [
     'measure_conv_throughput', 'measure_device_limit',
     'measure_matmul_throughput', 'collect_environment', 'cpu_model',
     'set_seed', 'count_flops', 'count_flops_dispatch', 'count_params',
-    'make_clip_batch', 'PLAIN', 'benchmark_model', 'PeakMemoryMeter', 'current_rss_bytes',
+    'make_clip_batch', 'PLAIN', 'PreparedCase', 'benchmark_interleaved',
+    'benchmark_model', 'finish_case', 'prepare_case', 'timed_call',
+    'PeakMemoryMeter',
+    'current_rss_bytes',
     'release_free_heap', 'reset_peak_rss', 'InferenceSettings',
     'compare_outputs', 'fuse_conv_bn', 'inference_context',
     'optimize_for_inference', 'to_channels_last', 'FULL_MMCV_HINT',

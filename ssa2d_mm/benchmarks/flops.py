@@ -5,9 +5,10 @@ Two counters, because no single one covers both pipelines:
 * :func:`count_flops` uses ``mmengine.analysis.FlopAnalyzer`` (jit tracing).
   It suits a network with a fixed graph (SSA2D in ``mode='tensor'``). It
   counts one multiply-add as one "flop", i.e. MACs.
-* :func:`count_flops_dispatch` uses ``torch.utils.flop_counter.FlopCounterMode``
-  at the dispatcher, so it follows data-dependent Python (proposal counts,
-  per-box loops) that jit tracing freezes or cannot trace. It counts 2 FLOPs
+* :func:`count_flops_dispatch` uses torch's ``FlopCounterMode``
+  (``torch.utils.flop_counter``) at the dispatcher, so it follows
+  data-dependent Python (proposal counts, per-box loops) that jit tracing
+  freezes or cannot trace. It counts 2 FLOPs
   per multiply-add and only matmul/convolution-like aten ops; compiled mmcv
   ops (RoIAlign, NMS) are invisible to it (their arithmetic is small).
 
@@ -26,7 +27,8 @@ def count_params(model: nn.Module) -> Dict[str, int]:
         model (nn.Module): the model.
 
     Returns:
-        dict: ``total``, ``trainable`` and ``by_child`` (top-level children).
+        dict: ``total``, ``trainable``, ``by_child`` (top-level children)
+        and ``weights_bytes`` (parameters and buffers, as stored).
     """
     from mmengine.analysis import parameter_count
 
@@ -39,7 +41,10 @@ def count_params(model: nn.Module) -> Dict[str, int]:
         total=int(counts['']),
         trainable=int(
             sum(p.numel() for p in model.parameters() if p.requires_grad)),
-        by_child=by_child)
+        by_child=by_child,
+        weights_bytes=int(
+            sum(t.numel() * t.element_size()
+                for t in [*model.parameters(), *model.buffers()])))
 
 
 def count_flops(model: nn.Module,

@@ -1,25 +1,31 @@
-"""One benchmark case: a model, a batch, a device and inference settings.
+"""Benchmark cases: a model, a batch, a device and inference settings.
 
-:func:`benchmark_model` is what ``tools/analysis/benchmark.py`` and
-``tools/analysis/scaling.py`` run for every case: parameters, FLOPs,
-warm-up, timed runs under a peak-memory meter, the numerics of the chosen
+:func:`benchmark_model` measures one case: parameters, FLOPs, warm-up,
+timed runs each under a peak-memory meter, the numerics of the chosen
 optimisations against fp32 eager, and the machine's limit for the model's
 dominant operation.
+
+:func:`benchmark_interleaved` measures several cases in round-robin order
+(A, B, C, A, B, C, ...). On a machine shared with other work, load drifts
+over minutes; interleaving spreads that drift evenly over the cases, so
+their ratios (speed-ups, proposal / SSA2D) stay meaningful even when the
+absolute times are not.
 """
 import copy
 import time
-from typing import Callable, Dict, List, Optional, Union
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmengine.optim import OptimWrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
-from .device_limit import find_conv_specs, measure_device_limit
+from .device_limit import ConvSpec, find_conv_specs, measure_device_limit
 from .flops import count_flops, count_flops_dispatch, count_params
 from .memory import PeakMemoryMeter
 from .optimize import (InferenceSettings, compare_outputs, inference_context,
                        optimize_for_inference, to_channels_last)
-from .timing import time_callable
+from .timing import TimingResult, synchronize
 
 MODES = ('infer', 'train')
 APIS = ('tensor', 'predict')
@@ -33,9 +39,39 @@ PLAIN = InferenceSettings(
     inference_mode=False)
 
 
-def _clip_shape(data: dict) -> tuple:
+@dataclass
+class PreparedCase:
+    """A case ready to time: :func:`prepare_case`'s output.
+
+    Args:
+        run (Callable[[], object]): one call of the measured work.
+        result (dict): what is known before timing (case, params, FLOPs,
+            numerics, compile time, ...).
+        device (torch.device): where it runs.
+        specs (list[ConvSpec]): the model's convolutions, largest first.
+        dtype (torch.dtype): the compute dtype (autocast's, or fp32).
+        channels_last (bool): channels-last layout.
+        batch (int): clips per call.
+        frames (int): frames per clip.
+        flop_scale (float): FLOPs of one call / counted forward FLOPs
+            (3 for a training step).
+    """
+    run: Callable[[], object]
+    result: dict
+    device: torch.device
+    specs: List[ConvSpec]
+    dtype: torch.dtype
+    channels_last: bool
+    batch: int
+    frames: int
+    flop_scale: float = 1.0
+    times: List[float] = field(default_factory=list)
+    meters: List[dict] = field(default_factory=list)
+
+
+def _clip_shape(data: dict) -> Tuple[int, tuple]:
     inputs = data['inputs']
-    first = inputs[0] if isinstance(inputs, (list, tuple)) else inputs[0]
+    first = inputs[0]
     if isinstance(first, dict):
         first = first['imgs']
     return len(inputs), tuple(first.shape[-3:])
@@ -49,6 +85,234 @@ def _move(x, device: torch.device):
     if isinstance(x, (list, tuple)):
         return type(x)(_move(v, device) for v in x)
     return x
+
+
+def _count(model: nn.Module, x, run: Callable, api: str,
+           how: Optional[str]) -> Optional[dict]:
+    if how is None:
+        return None
+    if how == 'auto':
+        if api != 'tensor':
+            return count_flops_dispatch(run)
+        try:
+            return count_flops(model, (x, ))
+        except Exception as e:  # jit tracing can fail on Python logic
+            out = count_flops_dispatch(run)
+            out['mmengine_error'] = f'{type(e).__name__}: {e}'[:300]
+            return out
+    if how == 'mmengine':
+        return count_flops(model, (x, ))
+    if how == 'dispatch':
+        return count_flops_dispatch(run)
+    raise ValueError('ssa2d_mm/benchmarks/measure.py: flops must be auto, '
+                     f'mmengine, dispatch or None, got {how!r}')
+
+
+def prepare_case(model: nn.Module,
+                 data: dict,
+                 device: Union[str, torch.device] = 'cpu',
+                 mode: str = 'infer',
+                 api: str = 'tensor',
+                 settings: Optional[InferenceSettings] = None,
+                 flops: Optional[str] = 'auto',
+                 find_convs: bool = True,
+                 numerics: bool = True,
+                 rtol: Optional[float] = None) -> PreparedCase:
+    """Build the measured call of a case, and everything known before
+    timing it. Arguments as in :func:`benchmark_model`.
+
+    Returns:
+        PreparedCase: the case; its first call has run (``first_call_s``:
+        one-off costs such as ``torch.compile``).
+    """
+    if mode not in MODES or api not in APIS:
+        raise ValueError('ssa2d_mm/benchmarks/measure.py: mode must be one '
+                         f'of {MODES} and api one of {APIS}, got {mode!r}, '
+                         f'{api!r}')
+    device = torch.device(device)
+    settings = settings or PLAIN
+    batch, (t, h, w) = _clip_shape(data)
+    model.to(device)
+    result: Dict[str, object] = dict(
+        case=dict(
+            model=type(model).__name__,
+            batch=batch,
+            shape=[t, h, w],
+            mode=mode,
+            api=api if mode == 'infer' else 'train_step',
+            device=str(device),
+            settings=settings.to_dict()),
+        params=count_params(model))
+    amp = settings.amp_dtype
+
+    # ---- reference pass: fp32 eager, conv shapes, FLOPs -----------------
+    model.eval()
+    with torch.no_grad():
+        x = model.data_preprocessor(copy.deepcopy(data), False)['inputs']
+
+    def run_plain():
+        if api == 'tensor' or mode == 'train':
+            return model(x, mode='tensor')
+        return model.test_step(copy.deepcopy(data))
+
+    specs = find_conv_specs(model, run_plain) if find_convs else []
+    result['flops'] = _count(model, x, run_plain,
+                             'tensor' if mode == 'train' else api, flops)
+
+    if mode == 'train':
+        run = _train_call(model, data, device, settings, result)
+        flop_scale = 3.0
+    else:
+        run = _infer_call(model, data, x, device, api, settings, numerics,
+                          rtol, result)
+        flop_scale = 1.0
+    start = time.perf_counter()
+    out = run()
+    synchronize(device)
+    result['first_call_s'] = time.perf_counter() - start
+    if '_reference' in result:
+        reference = result.pop('_reference')
+        tol = rtol if rtol is not None else (5e-2 if amp else 1e-3)
+        result['numerics'] = compare_outputs(
+            reference, _move(out, torch.device('cpu')), rtol=tol)
+    del out
+    return PreparedCase(
+        run=run,
+        result=result,
+        device=device,
+        specs=specs,
+        dtype=amp or torch.float32,
+        channels_last=settings.channels_last,
+        batch=batch,
+        frames=t,
+        flop_scale=flop_scale)
+
+
+def _infer_call(model: nn.Module, data: dict, x, device: torch.device,
+                api: str, settings: InferenceSettings, numerics: bool,
+                rtol: Optional[float], result: dict) -> Callable:
+    if numerics and api == 'tensor' and settings != PLAIN:
+        with torch.no_grad():
+            result['_reference'] = _move(
+                model(x, mode='tensor'), torch.device('cpu'))
+    start = time.perf_counter()
+    model = optimize_for_inference(model, settings)
+    result['optimize_s'] = time.perf_counter() - start
+    result['fused_conv_bn'] = model._fused_conv_bn
+    if settings.channels_last:
+        x = to_channels_last(x)
+
+    def run():
+        with inference_context(settings, device):
+            if api == 'tensor':
+                return model(x, mode='tensor')
+            return model.test_step(data)
+
+    return run
+
+
+def _train_call(model: nn.Module, data: dict, device: torch.device,
+                settings: InferenceSettings, result: dict) -> Callable:
+    model.train()
+    if settings.channels_last:
+        with torch.no_grad():
+            for param in model.parameters():
+                param.data = to_channels_last(param.data)
+    if result.get('flops'):
+        result['flops_note'] = ('forward FLOPs; a training step counts 3x '
+                                '(backward ~ 2x forward)')
+    # The paper's optimiser: Adam (amsgrad), lr 1e-3.
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
+    amp = settings.amp_dtype
+    if amp is not None and device.type == 'cuda':
+        wrapper = AmpOptimWrapper(optimizer=optimizer, dtype=amp)
+    else:
+        wrapper = OptimWrapper(optimizer=optimizer)
+
+    def run():
+        batch = copy.deepcopy(data)
+        if amp is not None and device.type != 'cuda':
+            with torch.autocast(device.type, dtype=amp):
+                return model.train_step(batch, wrapper)
+        return model.train_step(batch, wrapper)
+
+    return run
+
+
+def timed_call(case: PreparedCase) -> None:
+    """One timed call of ``case`` under its own peak-memory meter."""
+    with PeakMemoryMeter(case.device) as meter:
+        synchronize(case.device)
+        start = time.perf_counter()
+        out = case.run()
+        synchronize(case.device)
+        case.times.append(time.perf_counter() - start)
+        del out
+    case.meters.append(meter.to_dict())
+
+
+def finish_case(case: PreparedCase,
+                limit: bool = True,
+                limit_iters: int = 5,
+                matmul_size: int = 2048,
+                limit_cache: Optional[dict] = None) -> dict:
+    """Summarise a timed case: timing, throughput, memory, limit.
+
+    Args:
+        case (PreparedCase): a case with at least one timed call.
+        limit (bool): measure the machine's limit (see
+            :func:`measure_device_limit`). Defaults to True.
+        limit_iters (int): timed runs per limit op.
+        matmul_size (int): side of the limit's square matmul.
+        limit_cache (dict, optional): limits already measured, keyed by
+            (dominant conv, dtype, layout), shared between cases.
+
+    Returns:
+        dict: the case's result.
+    """
+    r = case.result
+    timing = TimingResult(times=list(case.times), warmup=0)
+    r['timing'] = timing.to_dict()
+    peak = max(case.meters, key=lambda m: m['peak_bytes'])
+    r['memory'] = dict(
+        peak,
+        note='largest growth of the process (CPU: RSS) during one timed '
+        'call, over the timed calls')
+    med = timing.median
+    tp = dict(
+        clips_per_s=case.batch / med,
+        frames_per_s=case.batch * case.frames / med,
+        latency_median_s=med,
+        latency_p95_s=timing.p95)
+    if r.get('flops'):
+        tp['gflops_per_iter'] = case.flop_scale * r['flops']['flops'] / 1e9
+        tp['achieved_gflops'] = tp['gflops_per_iter'] / med
+    r['throughput'] = tp
+    if limit:
+        total = sum(s.macs for s in case.specs) or 1
+        r['dominant_convs'] = [
+            dict(s.to_dict(), share_of_conv_macs=s.macs / total)
+            for s in case.specs[:3]
+        ]
+        top = case.specs[:1]
+        key = (repr(top[0].to_dict()) if top else None, str(case.dtype),
+               case.channels_last, matmul_size)
+        cache = limit_cache if limit_cache is not None else {}
+        if key not in cache:
+            cache[key] = measure_device_limit(
+                top or None,
+                dtype=case.dtype,
+                device=case.device,
+                channels_last=case.channels_last,
+                matmul_size=matmul_size,
+                iters=limit_iters)
+        lim = r['limit'] = cache[key]
+        if 'achieved_gflops' in tp:
+            r['fraction_of_limit'] = dict(
+                of_limit=tp['achieved_gflops'] / lim['limit_gflops'],
+                of_dominant_conv=tp['achieved_gflops'] / lim['conv_gflops'],
+                of_matmul=tp['achieved_gflops'] / lim['matmul']['gflops'])
+    return r
 
 
 def benchmark_model(model: nn.Module,
@@ -82,7 +346,7 @@ def benchmark_model(model: nn.Module,
         settings (InferenceSettings, optional): optimisations at inference;
             None is :data:`PLAIN` (fp32 eager, ``torch.no_grad``). In
             training only ``amp`` and ``channels_last`` apply.
-        warmup (int): untimed runs first. Defaults to 2.
+        warmup (int): untimed runs after the first call. Defaults to 2.
         iters (int): timed runs. Defaults to 5.
         flops (str, optional): ``'mmengine'`` (jit ``FlopAnalyzer``),
             ``'dispatch'`` (torch ``FlopCounterMode``), ``'auto'``
@@ -103,192 +367,94 @@ def benchmark_model(model: nn.Module,
         achieved GFLOP/s), ``memory``, ``numerics``, ``limit`` and
         ``fraction_of_limit``.
     """
-    if mode not in MODES or api not in APIS:
-        raise ValueError('ssa2d_mm/benchmarks/measure.py: mode must be one '
-                         f'of {MODES} and api one of {APIS}, got {mode!r}, '
-                         f'{api!r}')
-    device = torch.device(device)
-    settings = settings or PLAIN
-    batch, (t, h, w) = _clip_shape(data)
-    model.to(device)
-    result: Dict[str, object] = dict(
-        case=dict(
-            model=type(model).__name__,
-            batch=batch,
-            shape=[t, h, w],
-            mode=mode,
-            api=api if mode == 'infer' else 'train_step',
-            device=str(device),
-            settings=settings.to_dict()),
-        params=count_params(model))
-    amp_dtype = settings.amp_dtype
-
-    if mode == 'train':
-        return _benchmark_train(model, data, device, settings, warmup, iters,
-                                flops, limit, limit_iters, matmul_size,
-                                result)
-
-    # ---- reference pass: fp32 eager, conv shapes, FLOPs -----------------
-    model.eval()
-    with torch.no_grad():
-        pre = model.data_preprocessor(data, False)
-    x = pre['inputs']
-
-    def run_plain():
-        if api == 'tensor':
-            return model(x, mode='tensor')
-        return model.test_step(copy.deepcopy(data))
-
-    specs = find_conv_specs(model, run_plain) if limit else []
-    reference = None
-    if numerics and api == 'tensor' and settings != PLAIN:
-        with torch.no_grad():
-            reference = _move(model(x, mode='tensor'), torch.device('cpu'))
-    result['flops'] = _count(model, x, run_plain, api, flops)
-
-    # ---- optimise, check numerics ----------------------------------------
-    start = time.perf_counter()
-    model = optimize_for_inference(model, settings)
-    result['optimize_s'] = time.perf_counter() - start
-    result['fused_conv_bn'] = getattr(model, '_fused_conv_bn', None) or \
-        getattr(getattr(model, '_orig_mod', None), '_fused_conv_bn', 0)
-    if settings.channels_last:
-        x = to_channels_last(x)
-
-    def run():
-        with inference_context(settings, device):
-            if api == 'tensor':
-                return model(x, mode='tensor')
-            return model.test_step(data)
-
-    start = time.perf_counter()
-    out = run()
-    result['first_call_s'] = time.perf_counter() - start
-    if reference is not None:
-        tol = rtol if rtol is not None else (5e-2 if amp_dtype else 1e-3)
-        result['numerics'] = compare_outputs(
-            reference, _move(out, torch.device('cpu')), rtol=tol)
-    del out
-
-    # ---- timed runs -------------------------------------------------------
-    _timed(run, device, warmup, iters, result)
-    _throughput(result, batch, t, result['flops'])
-    if limit:
-        _limit(result, specs, amp_dtype, device, settings.channels_last,
-               matmul_size, limit_iters)
-    return result
-
-
-def _count(model: nn.Module, x, run: Callable, api: str,
-           how: Optional[str]) -> Optional[dict]:
-    if how is None:
-        return None
-    if how == 'auto':
-        how = 'mmengine' if api == 'tensor' else 'dispatch'
-        if how == 'mmengine':
-            try:
-                return count_flops(model, (x, ))
-            except Exception as e:  # jit tracing can fail on Python logic
-                out = count_flops_dispatch(run)
-                out['mmengine_error'] = f'{type(e).__name__}: {e}'[:300]
-                return out
-    if how == 'mmengine':
-        return count_flops(model, (x, ))
-    if how == 'dispatch':
-        return count_flops_dispatch(run)
-    raise ValueError('ssa2d_mm/benchmarks/measure.py: flops must be auto, '
-                     f'mmengine, dispatch or None, got {how!r}')
-
-
-def _timed(run: Callable, device: torch.device, warmup: int, iters: int,
-           result: dict) -> None:
-    if warmup:
-        time_callable(run, warmup=0, iters=warmup, device=device)
-    # The meter brackets the timed runs only: the warm-up's one-off
-    # allocations (compilation, oneDNN primitive caches) stay out.
-    with PeakMemoryMeter(device) as meter:
-        timing = time_callable(run, warmup=0, iters=iters, device=device)
-    result['timing'] = dict(timing.to_dict(), warmup=warmup)
-    result['memory'] = meter.to_dict()
-
-
-def _throughput(result: dict, batch: int, t: int,
-                flops: Optional[dict], scale: float = 1.0) -> None:
-    med = result['timing']['median']
-    out = dict(
-        clips_per_s=batch / med,
-        frames_per_s=batch * t / med,
-        latency_median_s=med,
-        latency_p95_s=result['timing']['p95'])
-    if flops:
-        out['gflops_per_iter'] = scale * flops['flops'] / 1e9
-        out['achieved_gflops'] = scale * flops['flops'] / med / 1e9
-    result['throughput'] = out
-
-
-def _limit(result: dict, specs: List, amp_dtype: Optional[torch.dtype],
-           device: torch.device, channels_last: bool, matmul_size: int,
-           iters: int) -> None:
-    dtype = amp_dtype or torch.float32
-    total_conv = sum(s.macs for s in specs) or 1
-    result['dominant_convs'] = [
-        dict(s.to_dict(), share_of_conv_macs=s.macs / total_conv)
-        for s in specs[:3]
-    ]
-    lim = measure_device_limit(
-        specs[:1] or None,
-        dtype=dtype,
+    return benchmark_interleaved(
+        [model],
+        data,
         device=device,
-        channels_last=channels_last,
+        mode=mode,
+        api=api,
+        settings=[settings],
+        warmup=warmup,
+        iters=iters,
+        flops=flops,
+        limit=limit,
+        limit_iters=limit_iters,
         matmul_size=matmul_size,
-        iters=iters)
-    result['limit'] = lim
-    achieved = result['throughput'].get('achieved_gflops')
-    if achieved is not None:
-        result['fraction_of_limit'] = dict(
-            of_limit=achieved / lim['limit_gflops'],
-            of_dominant_conv=achieved / lim['conv_gflops'],
-            of_matmul=achieved / lim['matmul']['gflops'])
+        numerics=numerics,
+        rtol=rtol)[0]
 
 
-def _benchmark_train(model: nn.Module, data: dict, device: torch.device,
-                     settings: InferenceSettings, warmup: int, iters: int,
-                     flops: Optional[str], limit: bool, limit_iters: int,
-                     matmul_size: int, result: dict) -> dict:
-    from mmengine.optim import AmpOptimWrapper
+def benchmark_interleaved(
+        models: Sequence[nn.Module],
+        data: Union[dict, Sequence[dict]],
+        device: Union[str, torch.device] = 'cpu',
+        mode: str = 'infer',
+        api: str = 'tensor',
+        settings: Optional[Sequence[Optional[InferenceSettings]]] = None,
+        warmup: int = 2,
+        iters: int = 5,
+        flops: Optional[str] = 'auto',
+        limit: bool = True,
+        limit_iters: int = 5,
+        matmul_size: int = 2048,
+        numerics: bool = True,
+        rtol: Optional[float] = None,
+        log: Optional[Callable[[str], None]] = None
+) -> List[Dict[str, object]]:
+    """Measure several cases in round-robin order.
 
-    batch, (t, _, _) = _clip_shape(data)
-    model.train()
-    if settings.channels_last:
-        model.to(memory_format=torch.channels_last_3d)
-    # FLOPs of one forward (eval mode: same arithmetic), x3 for training.
-    model.eval()
-    with torch.no_grad():
-        x = model.data_preprocessor(copy.deepcopy(data), False)['inputs']
-    specs = find_conv_specs(model, lambda: model(x, mode='tensor')) \
-        if limit else []
-    fwd = _count(model, x, lambda: model(x, mode='tensor'), 'tensor', flops)
-    model.train()
-    result['flops'] = fwd
-    if fwd:
-        result['flops_note'] = ('forward FLOPs; training throughput counts '
-                                '3x (forward + backward ~ 2x forward)')
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, amsgrad=True)
-    amp = settings.amp_dtype
-    if amp is not None and device.type == 'cuda':
-        wrapper = AmpOptimWrapper(optimizer=optimizer, dtype=amp)
-    else:
-        wrapper = OptimWrapper(optimizer=optimizer)
+    Args:
+        models (Sequence[nn.Module]): one model per case (modified in place;
+            pass copies to compare settings on the same weights).
+        data (dict | Sequence[dict]): one batch for all, or one per case.
+        settings (Sequence[InferenceSettings | None], optional): per case;
+            None entries (or None) mean :data:`PLAIN`.
+        log (Callable[[str], None], optional): progress messages.
+        Other arguments: as in :func:`benchmark_model`, for every case.
 
-    def run():
-        if amp is not None and device.type != 'cuda':
-            with torch.autocast(device.type, dtype=amp):
-                return model.train_step(copy.deepcopy(data), wrapper)
-        return model.train_step(copy.deepcopy(data), wrapper)
-
-    _timed(run, device, warmup, iters, result)
-    _throughput(result, batch, t, fwd, scale=3.0)
-    if limit:
-        _limit(result, specs, amp, device, settings.channels_last,
-               matmul_size, limit_iters)
-    return result
+    Returns:
+        list[dict]: one result per case, in order.
+    """
+    if iters < 1 or warmup < 0:
+        raise ValueError('ssa2d_mm/benchmarks/measure.py: need iters >= 1 '
+                         f'and warmup >= 0, got {iters}, {warmup}')
+    datas = [data] * len(models) if isinstance(data, dict) else list(data)
+    settings = list(settings) if settings is not None else [None] * len(
+        models)
+    if not len(datas) == len(settings) == len(models):
+        raise ValueError('ssa2d_mm/benchmarks/measure.py: models, data and '
+                         'settings differ in length')
+    log = log or (lambda msg: None)
+    cases = []
+    for i, (m, d, s) in enumerate(zip(models, datas, settings)):
+        cases.append(
+            prepare_case(
+                m,
+                d,
+                device=device,
+                mode=mode,
+                api=api,
+                settings=s,
+                flops=flops,
+                find_convs=limit,
+                numerics=numerics,
+                rtol=rtol))
+        log(f'case {i + 1}/{len(models)} prepared (first call '
+            f"{cases[-1].result['first_call_s']:.1f} s)")
+    for case in cases:
+        for _ in range(warmup):
+            case.run()
+        synchronize(case.device)
+    for it in range(iters):
+        for case in cases:
+            timed_call(case)
+        log(f'round {it + 1}/{iters}: ' + ', '.join(
+            f'{c.times[-1]:.3f} s' for c in cases))
+    cache: dict = {}
+    results = []
+    for case in cases:
+        r = finish_case(case, limit, limit_iters, matmul_size, cache)
+        r['timing']['warmup'] = warmup
+        r['timing']['interleaved_with'] = len(cases) - 1
+        results.append(r)
+    return results

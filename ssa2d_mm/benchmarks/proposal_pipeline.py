@@ -44,8 +44,8 @@ FULL_MMCV_HINT = (
     '`pip install -e .[bench]` (mmdet==3.3.0), then build mmcv from source '
     'over mmcv-lite: `pip install "setuptools>=77.0.3,<82" wheel ninja && '
     'MMCV_WITH_OPS=1 MAX_JOBS=2 pip install --no-build-isolation '
-    'mmcv==2.1.0` (about 20 minutes on 2 cores; see docs/benchmark.md and '
-    'docs/install.md). SSA2D itself needs neither.')
+    'mmcv==2.1.0` (about 20 minutes on 2 cores; see docs/benchmark.md). '
+    'SSA2D itself needs neither.')
 
 DETECTOR_CONFIG = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 ACTION_CONFIG = ('mmaction::detection/slowonly/slowonly_kinetics400-'

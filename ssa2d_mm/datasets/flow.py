@@ -266,9 +266,12 @@ def find_videos(data_root: str, pattern: str) -> List[Tuple[str, str]]:
 
 def _extract_task(task: Tuple[str, str, str, float]) -> Dict:
     video, out_dir, method, bound = task
-    # one process per video: keep OpenCV from spawning threads of its own
-    cv2.setNumThreads(1)
     return extract_video_flow(video, out_dir, method, bound)
+
+
+def _single_threaded_worker() -> None:
+    # parallelism comes from the worker processes: one OpenCV thread each
+    cv2.setNumThreads(1)
 
 
 def extract_flow_dataset(data_root: str,
@@ -305,7 +308,8 @@ def extract_flow_dataset(data_root: str,
              for v, name in found]
     start = time.perf_counter()
     if workers > 1:
-        results = track_parallel_progress(_extract_task, tasks, workers)
+        results = track_parallel_progress(
+            _extract_task, tasks, workers, initializer=_single_threaded_worker)
     else:
         results = track_progress(_extract_task, tasks)
     extracted = [r for r in results if r['status'] == 'extracted']

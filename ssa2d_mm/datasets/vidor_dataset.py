@@ -53,7 +53,8 @@ class VidORDataset(BaseActionDataset):
     Data info keys: ``filename`` (the mp4), ``ann_file`` (the JSON),
     ``video_id``, ``frame_id`` (1-based centre frame, the clip's evaluated
     frame), ``frame_inds``, ``frame_valid``, ``label_frame_index``
-    (``clip_len // 2``), ``total_frames`` (from the JSON), the relation
+    (``clip_len // 2``), ``total_frames`` (from the JSON),
+    ``action_predicates_only`` (read by ``LoadVidORAnnotation``), the relation
     (``relation_index``, ``subject_tid``, ``object_tid``, ``predicate``,
     ``begin_fid``, ``end_fid``) and, with a ``flow`` prefix, ``flow_dir``
     (``<flow>/<XXXX>/<video_id>``, the layout of ``tools/data/extract_flow.py``
@@ -64,8 +65,8 @@ class VidORDataset(BaseActionDataset):
             ``'annotation/training'`` (joined to ``data_root``).
         pipeline (list[dict | callable]): Data transforms.
         data_prefix (dict): ``video`` (folder the JSON ``video_path`` is
-            relative to) and optionally ``flow`` (folder of extracted flow).
-            Defaults to ``dict(video='video')``.
+            relative to) and optionally ``flow`` (folder of extracted flow),
+            relative to ``data_root``. ``video`` defaults to ``'video'``.
         clip_len (int): Frames per clip. Defaults to 16.
         frame_interval (int): Temporal stride. Defaults to 1.
         action_predicates_only (bool): Use the 42 action predicates as action
@@ -98,10 +99,12 @@ class VidORDataset(BaseActionDataset):
             multi_label_action=True,
             ignore_index=255)
         metainfo.update(kwargs.pop('metainfo', None) or {})
+        prefix = dict(video='video')
+        prefix.update(data_prefix or {})
         super().__init__(
             ann_file,
             pipeline=pipeline,
-            data_prefix=data_prefix or dict(video='video'),
+            data_prefix=prefix,
             test_mode=test_mode,
             metainfo=metainfo,
             **kwargs)
@@ -130,7 +133,8 @@ class VidORDataset(BaseActionDataset):
                 ann_file=path,
                 video_id=str(anno['video_id']),
                 total_frames=num_frames,
-                label_frame_index=self.clip_len // 2)
+                label_frame_index=self.clip_len // 2,
+                action_predicates_only=self.action_predicates_only)
             if flow_prefix:
                 common['flow_dir'] = osp.join(flow_prefix,
                                               osp.splitext(video_path)[0])

@@ -65,7 +65,8 @@ class AtomicLocalBackend(LocalBackend):
     Examples:
         >>> from mmengine.fileio import get_file_backend
         >>> backend = get_file_backend(
-        ...     'work_dirs/epoch_1.pth', backend_args=dict(backend='atomic_local'))
+        ...     'work_dirs/epoch_1.pth',
+        ...     backend_args=dict(backend='atomic_local'))
         >>> backend.put(b'checkpoint bytes', 'work_dirs/epoch_1.pth')
     """
 

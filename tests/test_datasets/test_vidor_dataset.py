@@ -8,6 +8,7 @@ import torch
 from mmaction.registry import DATASETS
 
 from ssa2d_mm.datasets import VidORDataset
+from ssa2d_mm.datasets.flow import extract_flow_dataset
 from ssa2d_mm.datasets.synthetic import make_synthetic_vidor
 from ssa2d_mm.datasets.transforms import LoadVidORAnnotation
 from ssa2d_mm.datasets.vidor_dataset import centred_clip
@@ -117,6 +118,9 @@ def test_loading_transform_checks_order_and_caches(vidor_root):
     assert results['gt_actor_seg'].shape == (16, 48, 64)
     assert results['img_shape'] == (48, 64)
     assert info['ann_file'] in load._cache
+    assert results['gt_action_seg'].shape[1] == 50
+    only = LoadVidORAnnotation(action_predicates_only=True)(dict(info))
+    assert only['gt_action_seg'].shape[1] == 42
     moved = dict(info, img_shape=(24, 32), ori_shape=(48, 64))
     with pytest.raises(ValueError, match='before geometric transforms'):
         load(moved)
@@ -143,3 +147,31 @@ def test_dataset_errors(tmp_path, vidor_root):
         VidORDataset(ann_file=str(tmp_path / 'bad'), pipeline=[])
     with pytest.raises(ValueError):
         VidORDataset(ann_file=src, clip_len=0, pipeline=[])
+
+
+def test_rgb_and_flow_pipeline(vidor_root):
+    summary = extract_flow_dataset(
+        vidor_root,
+        osp.join(vidor_root, 'flow'),
+        videos='video/*/*.mp4',
+        method='farneback')
+    assert summary['videos'] == 4
+    ds = VidORDataset(
+        ann_file='annotation/training',
+        data_root=vidor_root,
+        data_prefix=dict(flow='flow'),
+        clip_len=4,
+        action_predicates_only=True,
+        pipeline=[
+            dict(type='DecordInit'),
+            dict(type='DecordDecode'),
+            dict(type='LoadVidORAnnotation'),  # A = 42 from the dataset
+            dict(type='LoadFlowClip'),
+            dict(type='ClipSegRandomCrop', size=(40, 32)),
+            dict(type='ClipSegFlip', flip_ratio=0.5),
+            dict(type='PackActorActionInputs'),
+        ])
+    packed = ds[len(ds) - 1]
+    assert packed['inputs']['imgs'].shape == (3, 4, 32, 40)
+    assert packed['inputs']['flow'].shape == (2, 4, 32, 40)
+    assert packed['data_samples'].gt_action_seg.shape == (4, 42, 32, 40)

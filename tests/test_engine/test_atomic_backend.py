@@ -37,12 +37,14 @@ def _fail_writes(monkeypatch) -> None:
     """Make the file writes of both backends fail midway."""
     real_fdopen = os.fdopen
     # AtomicLocalBackend writes through os.fdopen(mkstemp's descriptor).
-    monkeypatch.setattr(atomic_backend.os, 'fdopen',
-                        lambda *a, **k: _WriteFailsMidway(real_fdopen(*a, **k)))
+    monkeypatch.setattr(
+        atomic_backend.os, 'fdopen',
+        lambda *a, **k: _WriteFailsMidway(real_fdopen(*a, **k)))
     # LocalBackend writes through open(filepath, 'wb'); a module global
     # shadows the builtin for that module only.
     monkeypatch.setattr(
-        local_backend, 'open',
+        local_backend,
+        'open',
         lambda *a, **k: _WriteFailsMidway(open(*a, **k)),
         raising=False)
 
@@ -101,13 +103,30 @@ def test_interrupted_save_checkpoint_keeps_loadable_checkpoint(
         tmp_path, monkeypatch):
     path = str(tmp_path / 'epoch_1.pth')
     backend_args = dict(backend=ATOMIC_LOCAL_BACKEND)
-    save_checkpoint({'meta': {'epoch': 1}, 'state_dict': {
-        'w': torch.ones(3)}}, path, backend_args=backend_args)
+    save_checkpoint({
+        'meta': {
+            'epoch': 1
+        },
+        'state_dict': {
+            'w': torch.ones(3)
+        }
+    },
+                    path,
+                    backend_args=backend_args)
 
     _fail_writes(monkeypatch)
     with pytest.raises(OSError):
-        save_checkpoint({'meta': {'epoch': 2}, 'state_dict': {
-            'w': torch.zeros(300)}}, path, backend_args=backend_args)
+        save_checkpoint(
+            {
+                'meta': {
+                    'epoch': 2
+                },
+                'state_dict': {
+                    'w': torch.zeros(300)
+                }
+            },
+            path,
+            backend_args=backend_args)
     monkeypatch.undo()
 
     ckpt = torch.load(path, weights_only=True)

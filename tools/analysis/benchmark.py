@@ -11,7 +11,8 @@ Examples::
     # training step (forward, losses, backward, Adam)
     python tools/analysis/benchmark.py CONFIG --mode train --batch 2
     # the proposal-based baseline (needs mmdet + full mmcv)
-    python tools/analysis/benchmark.py configs/benchmarks/proposal_maskrcnn_slowonly.py \
+    python tools/analysis/benchmark.py \
+        configs/benchmarks/proposal_maskrcnn_slowonly.py \
         --api predict --cfg-options model.num_actors=64
 
 The JSON holds the environment (versions, CPU, threads, load, seed) and one
@@ -32,7 +33,7 @@ from mmengine.registry import init_default_scope
 
 import ssa2d_mm  # noqa: F401  (compat layer + registration)
 from ssa2d_mm.benchmarks import (PLAIN, BaselineUnavailableError,
-                                 InferenceSettings, benchmark_model,
+                                 InferenceSettings, benchmark_interleaved,
                                  collect_environment, make_clip_batch,
                                  set_seed)
 
@@ -182,17 +183,22 @@ def main(argv: Optional[List[str]] = None) -> int:
         cases = [('selected', settings_from_args(args))]
         if args.compare_plain and cases[0][1] != PLAIN:
             cases.insert(0, ('plain fp32 eager (no_grad)', PLAIN))
-    results = []
-    for name, settings in cases:
-        # Every case starts from the same weights, unoptimised.
-        case_model = copy.deepcopy(model) if len(cases) > 1 else model
-        set_seed(args.seed)
-        r = benchmark_model(case_model, data, settings=settings, **common)
+    # Several cases run interleaved (round-robin), each on its own copy of
+    # the same weights: load drifts on a shared machine hit all alike.
+    models = [copy.deepcopy(model) for _ in cases] if len(cases) > 1 \
+        else [model]
+    set_seed(args.seed)
+    results = benchmark_interleaved(
+        models,
+        data,
+        settings=[s for _, s in cases],
+        log=lambda msg: print(msg, flush=True),
+        **common)
+    for (name, _), r in zip(cases, results):
         r['name'] = name
-        results.append(r)
         print(summary_line(name, r), flush=True)
-        del case_model
-        gc.collect()
+    del models
+    gc.collect()
     plain = next((r for r in results if r['case']['settings'] ==
                   PLAIN.to_dict()), None)
     if plain is not None:

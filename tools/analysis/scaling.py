@@ -33,7 +33,7 @@ from mmengine.registry import init_default_scope
 
 import ssa2d_mm  # noqa: F401  (compat layer + registration)
 from ssa2d_mm.benchmarks import (PLAIN, BaselineUnavailableError,
-                                 InferenceSettings, benchmark_model,
+                                 InferenceSettings, benchmark_interleaved,
                                  collect_environment, make_clip_batch,
                                  require_full_mmcv, set_seed)
 
@@ -91,28 +91,32 @@ def _build(config: str, options: Optional[dict], seed: int,
     return MODELS.build(cfg.model)
 
 
-def _case(model, shape, settings, args, iters: int) -> dict:
+def _cases(models, shape, settings, args, iters: int) -> List[dict]:
+    """Time ``models`` on the same clip, interleaved; one summary each."""
     data = make_clip_batch(1, shape, seed=args.seed)
-    r = benchmark_model(
-        model,
+    results = benchmark_interleaved(
+        models,
         data,
         device=args.device,
         api='predict',
-        settings=settings,
+        settings=[settings] * len(models),
         warmup=args.warmup,
         iters=iters,
         flops='dispatch',  # one counter for both pipelines
         limit=False)
-    return dict(
-        shape=list(shape),
-        latency_median_s=r['throughput']['latency_median_s'],
-        latency_p95_s=r['throughput']['latency_p95_s'],
-        clips_per_s=r['throughput']['clips_per_s'],
-        peak_mib=r['memory']['peak_mib'],
-        memory_method=r['memory']['method'],
-        gflops=r['flops']['flops'] / 1e9 if r.get('flops') else None,
-        params=r['params']['total'],
-        times_s=r['timing']['times'])
+    return [
+        dict(
+            shape=list(shape),
+            latency_median_s=r['throughput']['latency_median_s'],
+            latency_p95_s=r['throughput']['latency_p95_s'],
+            clips_per_s=r['throughput']['clips_per_s'],
+            peak_mib=r['memory']['peak_mib'],
+            memory_method=r['memory']['method'],
+            gflops=r['flops']['flops'] / 1e9 if r.get('flops') else None,
+            params=r['params']['total'],
+            weights_mib=r['params']['weights_bytes'] / 2**20,
+            times_s=r['timing']['times']) for r in results
+    ]
 
 
 def _iters(shape, ref, args) -> int:
@@ -186,7 +190,8 @@ def plot(report: dict, out_dir: str) -> List[str]:
 
 
 def ratios(actors: Dict[str, list]) -> Dict[str, dict]:
-    """proposal / SSA2D time and memory at every common actor count."""
+    """proposal / SSA2D time, memory (peak of the runs, and with the
+    weights added) and FLOPs at every common actor count."""
     ssa2d = {c['num_actors']: c for c in actors.get('ssa2d') or []}
     out = {}
     for c in actors.get('proposal') or []:
@@ -195,6 +200,8 @@ def ratios(actors: Dict[str, list]) -> Dict[str, dict]:
             out[str(c['num_actors'])] = dict(
                 time=c['latency_median_s'] / s['latency_median_s'],
                 memory=c['peak_mib'] / max(s['peak_mib'], 1e-9),
+                memory_with_weights=(c['peak_mib'] + c['weights_mib']) /
+                (s['peak_mib'] + s['weights_mib']),
                 gflops=(c['gflops'] / s['gflops'])
                 if c['gflops'] and s['gflops'] else None)
     return out
@@ -217,36 +224,32 @@ def main(argv: Optional[List[str]] = None) -> int:
     shape = tuple(args.actor_shape)
     actors: Dict[str, list] = dict(ssa2d=[], proposal=[])
     ssa2d = _build(args.ssa2d_config, args.cfg_options, args.seed)
+    with_baseline = not args.ssa2d_only and baseline_error is None
+    iters = _iters(shape, shape, args)
     for n in args.actors:
-        c = _case(
-            copy.deepcopy(ssa2d), shape, settings, args,
-            _iters(shape, shape, args))
-        c['num_actors'] = n
-        actors['ssa2d'].append(c)
-        _print(f'SSA2D, {n} actors', c)
-        gc.collect()
-    if not args.ssa2d_only and baseline_error is None:
-        import ssa2d_mm.benchmarks  # noqa: F401
-        for n in args.actors:
-            model = _build(
-                args.baseline_config,
-                args.baseline_cfg_options,
-                args.seed,
-                num_actors=n)
-            c = _case(model, shape, settings, args,
-                      _iters(shape, shape, args))
+        # SSA2D and the baseline with n actors alternate call by call, so a
+        # change of the machine's load hits both alike.
+        models = [copy.deepcopy(ssa2d)]
+        if with_baseline:
+            models.append(
+                _build(
+                    args.baseline_config,
+                    args.baseline_cfg_options,
+                    args.seed,
+                    num_actors=n))
+        for key, c in zip(('ssa2d', 'proposal'),
+                          _cases(models, shape, settings, args, iters)):
             c['num_actors'] = n
-            actors['proposal'].append(c)
-            _print(f'proposal pipeline, {n} actors', c)
-            del model
-            gc.collect()
+            actors[key].append(c)
+            _print(f'{key}, {n} actors', c)
+        del models
+        gc.collect()
     shapes = []
     for size in args.sizes:
         for t in args.lengths:
             s = (t, size, size)
-            c = _case(
-                copy.deepcopy(ssa2d), s, settings, args,
-                _iters(s, shape, args))
+            c = _cases([copy.deepcopy(ssa2d)], s, settings, args,
+                       _iters(s, shape, args))[0]
             shapes.append(c)
             _print(f'SSA2D {t}x{size}x{size}', c)
             gc.collect()

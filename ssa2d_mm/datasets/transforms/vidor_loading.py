@@ -1,6 +1,6 @@
 """Turn a VidOR clip's box annotations into pixel label volumes."""
 from collections import OrderedDict
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 from mmaction.registry import TRANSFORMS
@@ -22,25 +22,26 @@ class LoadVidORAnnotation(BaseTransform):
 
     Required keys: ``ann_file`` (the video's JSON), ``frame_inds``;
     optional ``frame_valid`` (False where the clip ran past the video),
-    ``img_shape`` (decoded frame size; else the annotated size).
+    ``img_shape`` (decoded frame size; else the annotated size),
+    ``action_predicates_only`` (set by :class:`VidORDataset`).
     Added keys: ``gt_actor_seg`` int64 ``(T, H, W)``, ``gt_action_seg``
     uint8 ``(T, A, H, W)``, ``ori_shape`` (if absent), ``img_shape`` (if
     absent), ``label_frame_index`` (if absent: the middle of the clip).
 
     Args:
-        action_predicates_only (bool): Label the 42 action predicates only
-            (``A = 42``); else all 50 (``A = 50``). Spatial relations are
-            then ignored, also when deciding which tids are subjects.
-            Defaults to False.
+        action_predicates_only (bool, optional): Label the 42 action
+            predicates only (``A = 42``); else all 50 (``A = 50``). Spatial
+            relations are then ignored, also when deciding which tids are
+            subjects. None takes the dataset's choice from the results
+            (False if absent). Defaults to None.
         cache_size (int): Parsed annotation files kept per worker, since
             consecutive samples often come from one video. Defaults to 8.
     """
 
     def __init__(self,
-                 action_predicates_only: bool = False,
+                 action_predicates_only: Optional[bool] = None,
                  cache_size: int = 8) -> None:
         self.action_predicates_only = action_predicates_only
-        self.predicates = vidor_predicates(action_predicates_only)
         self.cache_size = cache_size
         self._cache: 'OrderedDict[str, dict]' = OrderedDict()
 
@@ -81,11 +82,14 @@ class LoadVidORAnnotation(BaseTransform):
             results['img_shape'] = shape
         results.setdefault('ori_shape', shape)
         frame_inds = np.asarray(results['frame_inds']).reshape(-1)
+        action_only = self.action_predicates_only
+        if action_only is None:
+            action_only = bool(results.get('action_predicates_only', False))
         actor, action = rasterize_vidor_clip(
             anno,
             frame_inds,
             out_shape=shape,
-            predicates=self.predicates,
+            predicates=vidor_predicates(action_only),
             frame_valid=results.get('frame_valid'))
         results['gt_actor_seg'] = actor
         results['gt_action_seg'] = action

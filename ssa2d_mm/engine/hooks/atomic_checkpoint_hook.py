@@ -17,18 +17,21 @@ class AtomicCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook`` with crash-safe saving.
 
     mmengine 0.10.7's hook has three windows in which a killed process
-    leaves nothing valid to resume from; this subclass closes them and keeps
+    leaves ``--resume`` nothing usable; this subclass closes them and keeps
     every argument, file name and message-hub key of the parent:
 
-    1. The checkpoint is written through a file backend that opens the final
-       path with ``'wb'``. Here local checkpoints default to
+    1. The checkpoint is written in place, through a file backend that opens
+       the final path with ``'wb'``. With ``save_best``, the hook rewrites
+       the very file ``last_checkpoint`` names after each validation (to
+       store the new best score): a kill then truncates the checkpoint that
+       auto-resume would load. Here local checkpoints default to
        :class:`~ssa2d_mm.engine.AtomicLocalBackend` (temporary file, fsync,
        ``os.replace``) when neither ``backend_args`` nor ``file_client_args``
        is given.
-    2. ``work_dir/last_checkpoint`` (read by ``--resume auto``) is rewritten
-       with a plain ``open(..., 'w')``, not through the backend: a kill
-       between truncation and write leaves it empty and auto-resume then
-       fails on the path ``''``. Here it goes through
+    2. ``work_dir/last_checkpoint`` (read by ``--resume`` without a path) is
+       rewritten with a plain ``open(..., 'w')``, not through the backend: a
+       kill between truncation and write leaves it empty and auto-resume
+       then fails on the path ``''``. Here it goes through
        :class:`~ssa2d_mm.engine.AtomicLocalBackend` too.
     3. With ``max_keep_ckpts`` set, the outdated checkpoint is deleted
        *before* the new one is written (with ``max_keep_ckpts=1`` a kill

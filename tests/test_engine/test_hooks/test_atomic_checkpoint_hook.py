@@ -40,15 +40,18 @@ class _Killed(Exception):
     """Stands for the process being killed while a checkpoint is written."""
 
 
-def _train(work_dir: str, name: str, checkpoint_hook: dict,
+def _train(work_dir: str,
+           name: str,
+           checkpoint_hook: dict,
            max_epochs: int = 3) -> Runner:
     runner = Runner(
         model=_ToyModel(),
         work_dir=work_dir,
         experiment_name=name,
         train_dataloader=DataLoader(
-            _ToyDataset(), batch_size=2, collate_fn=lambda x: dict(
-                inputs=[d['inputs'] for d in x])),
+            _ToyDataset(),
+            batch_size=2,
+            collate_fn=lambda x: dict(inputs=[d['inputs'] for d in x])),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         default_hooks=dict(checkpoint=checkpoint_hook),
@@ -87,10 +90,13 @@ def test_checkpoint_and_pointer_go_through_atomic_backend(
     # The outdated checkpoint goes only once the new one and the pointer to
     # it are complete.
     assert events == [
-        ('put', 'epoch_1.pth'), ('put', 'last_checkpoint'),
-        ('put', 'epoch_2.pth'), ('put', 'last_checkpoint'),
+        ('put', 'epoch_1.pth'),
+        ('put', 'last_checkpoint'),
+        ('put', 'epoch_2.pth'),
+        ('put', 'last_checkpoint'),
         ('remove', 'epoch_1.pth'),
-        ('put', 'epoch_3.pth'), ('put', 'last_checkpoint'),
+        ('put', 'epoch_3.pth'),
+        ('put', 'last_checkpoint'),
         ('remove', 'epoch_2.pth'),
     ]
     last = (tmp_path / 'last_checkpoint').read_text()
@@ -106,8 +112,8 @@ def test_kill_while_saving_leaves_previous_checkpoint(tmp_path, monkeypatch):
         _train(
             str(tmp_path), 'atomic_killed',
             dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=1))
-    assert [f for f in os.listdir(tmp_path) if f.endswith('.pth')
-            ] == ['epoch_1.pth']
+    assert [f for f in os.listdir(tmp_path)
+            if f.endswith('.pth')] == ['epoch_1.pth']
     last = (tmp_path / 'last_checkpoint').read_text()
     assert last == osp.join(str(tmp_path), 'epoch_1.pth')
     ckpt = CheckpointLoader.load_checkpoint(last, 'cpu')
@@ -130,7 +136,8 @@ def test_upstream_hook_loses_the_only_checkpoint(tmp_path, monkeypatch):
 
 def test_explicit_backend_args_are_kept(tmp_path):
     runner = _train(
-        str(tmp_path), 'explicit_local',
+        str(tmp_path),
+        'explicit_local',
         dict(
             type='AtomicCheckpointHook',
             interval=1,
@@ -147,8 +154,10 @@ def test_temporaries_of_an_interrupted_save_are_removed(tmp_path):
     for name in stale + unrelated:
         (tmp_path / name).write_bytes(b'partial')
     _train(
-        str(tmp_path), 'stale_tmp',
-        dict(type='AtomicCheckpointHook', interval=1), max_epochs=1)
+        str(tmp_path),
+        'stale_tmp',
+        dict(type='AtomicCheckpointHook', interval=1),
+        max_epochs=1)
     left = set(os.listdir(tmp_path))
     assert not left & set(stale)
     assert set(unrelated) <= left
