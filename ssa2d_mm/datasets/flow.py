@@ -269,11 +269,6 @@ def _extract_task(task: Tuple[str, str, str, float]) -> Dict:
     return extract_video_flow(video, out_dir, method, bound)
 
 
-def _single_threaded_worker() -> None:
-    # parallelism comes from the worker processes: one OpenCV thread each
-    cv2.setNumThreads(1)
-
-
 def extract_flow_dataset(data_root: str,
                          out: str,
                          videos: str = 'clips320H/*.mp4',
@@ -308,8 +303,15 @@ def extract_flow_dataset(data_root: str,
              for v, name in found]
     start = time.perf_counter()
     if workers > 1:
-        results = track_parallel_progress(
-            _extract_task, tasks, workers, initializer=_single_threaded_worker)
+        # Parallelism comes from the processes: one OpenCV thread each. Set
+        # in the parent before the pool forks: a child forked while OpenCV's
+        # thread pool runs deadlocks on its first parallel call.
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            results = track_parallel_progress(_extract_task, tasks, workers)
+        finally:
+            cv2.setNumThreads(threads)
     else:
         results = track_progress(_extract_task, tasks)
     extracted = [r for r in results if r['status'] == 'extracted']

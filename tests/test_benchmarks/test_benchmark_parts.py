@@ -284,6 +284,9 @@ def test_benchmark_tool_writes_json(tmp_path):
     assert selected['case']['settings']['fuse_bn'] is False
     assert selected['case']['settings']['channels_last'] is True
     assert selected['speedup_vs_plain'] > 0
+    # The two cases ran interleaved, one timed call each.
+    assert selected['timing']['interleaved_with'] == 1
+    assert len(selected['timing']['times']) == 1
     assert report['environment']['versions']['torch'] == torch.__version__
 
 

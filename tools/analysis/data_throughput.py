@@ -1,10 +1,11 @@
 """Measure how fast a config's training dataloader delivers clips.
 
-Builds ``train_dataloader`` exactly as training does (mmengine's
-``Runner.build_dataloader``, after the config's ``custom_imports`` and
-default scope), skips a few warm-up batches (worker start-up, file caches),
-then times ``--batches`` batches. Use it to size ``num_workers`` and to see
-whether decoding, flow loading or augmentation bounds training speed.
+Builds ``train_dataloader`` as training does (mmengine's
+``Runner.build_dataloader``, after the config's ``custom_imports``, default
+scope and ``env_cfg.mp_cfg`` multi-processing settings), skips a few warm-up
+batches (worker start-up, file caches), then times ``--batches`` batches.
+Use it to size ``num_workers`` and to see whether decoding, flow loading or
+augmentation bounds training speed.
 
 Example::
 
@@ -22,6 +23,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmengine.utils import import_modules_from_strings
+from mmengine.utils.dl_utils import set_multi_processing
 
 
 def _batch_counts(batch: dict) -> tuple:
@@ -62,6 +64,11 @@ def measure_throughput(cfg: Config,
     if 'custom_imports' in cfg:
         import_modules_from_strings(**cfg['custom_imports'])
     init_default_scope(cfg.get('default_scope', 'mmaction'))
+    # As the Runner does before building loaders: fork start method and
+    # OpenCV threads off by default (a worker forked while OpenCV's thread
+    # pool runs can deadlock).
+    set_multi_processing(
+        **cfg.get('env_cfg', {}).get('mp_cfg', {}), distributed=False)
     loader_cfg = copy.deepcopy(cfg['train_dataloader'])
     if num_workers is not None:
         loader_cfg['num_workers'] = num_workers
