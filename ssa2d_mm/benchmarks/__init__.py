@@ -11,10 +11,10 @@ from .inputs import make_clip_batch
 from .measure import (PLAIN, PreparedCase, benchmark_interleaved,
                       benchmark_model, finish_case, prepare_case, timed_call)
 from .memory import (PeakMemoryMeter, current_rss_bytes, release_free_heap,
-                     reset_peak_rss)
+                     reset_peak_rss, tensor_peak_bytes)
 from .optimize import (InferenceSettings, compare_outputs, fuse_conv_bn,
                        inference_context, optimize_for_inference,
-                       to_channels_last)
+                       route_conv3d_to_onednn, to_channels_last)
 from .proposal_pipeline import (FULL_MMCV_HINT, BaselineUnavailableError,
                                 ProposalActorActionPipeline,
                                 require_full_mmcv)
@@ -29,9 +29,11 @@ __all__ = [
     'benchmark_model', 'finish_case', 'prepare_case', 'timed_call',
     'PeakMemoryMeter',
     'current_rss_bytes',
-    'release_free_heap', 'reset_peak_rss', 'InferenceSettings',
+    'release_free_heap', 'reset_peak_rss', 'tensor_peak_bytes',
+    'InferenceSettings',
     'compare_outputs', 'fuse_conv_bn', 'inference_context',
-    'optimize_for_inference', 'to_channels_last', 'FULL_MMCV_HINT',
+    'optimize_for_inference', 'route_conv3d_to_onednn', 'to_channels_last',
+    'FULL_MMCV_HINT',
     'BaselineUnavailableError', 'ProposalActorActionPipeline',
     'require_full_mmcv', 'TimingResult', 'percentile', 'synchronize',
     'time_callable'

@@ -22,7 +22,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper
 
 from .device_limit import ConvSpec, find_conv_specs, measure_device_limit
 from .flops import count_flops, count_flops_dispatch, count_params
-from .memory import PeakMemoryMeter
+from .memory import PeakMemoryMeter, tensor_peak_bytes
 from .optimize import (InferenceSettings, compare_outputs, inference_context,
                        optimize_for_inference, to_channels_last)
 from .timing import TimingResult, synchronize
@@ -33,6 +33,7 @@ APIS = ('tensor', 'predict')
 #: fp32 eager under ``torch.no_grad``: the reference of every speed-up.
 PLAIN = InferenceSettings(
     fuse_bn=False,
+    onednn_conv3d=False,
     channels_last=False,
     amp=None,
     compile=False,
@@ -199,6 +200,7 @@ def _infer_call(model: nn.Module, data: dict, x, device: torch.device,
     model = optimize_for_inference(model, settings)
     result['optimize_s'] = time.perf_counter() - start
     result['fused_conv_bn'] = model._fused_conv_bn
+    result['onednn_conv3d'] = model._onednn_conv3d
     if settings.channels_last:
         x = to_channels_last(x)
 
@@ -294,25 +296,58 @@ def finish_case(case: PreparedCase,
             dict(s.to_dict(), share_of_conv_macs=s.macs / total)
             for s in case.specs[:3]
         ]
-        top = case.specs[:1]
-        key = (repr(top[0].to_dict()) if top else None, str(case.dtype),
-               case.channels_last, matmul_size)
         cache = limit_cache if limit_cache is not None else {}
-        if key not in cache:
-            cache[key] = measure_device_limit(
-                top or None,
-                dtype=case.dtype,
-                device=case.device,
-                channels_last=case.channels_last,
-                matmul_size=matmul_size,
-                iters=limit_iters)
-        lim = r['limit'] = cache[key]
+        lim = r['limit'] = _measure_limit(case, matmul_size, limit_iters,
+                                          cache, only_missing=True)
         if 'achieved_gflops' in tp:
             r['fraction_of_limit'] = dict(
                 of_limit=tp['achieved_gflops'] / lim['limit_gflops'],
                 of_dominant_conv=tp['achieved_gflops'] / lim['conv_gflops'],
                 of_matmul=tp['achieved_gflops'] / lim['matmul']['gflops'])
     return r
+
+
+def _limit_key(case: PreparedCase, matmul_size: int) -> tuple:
+    top = case.specs[:1]
+    return (repr(top[0].to_dict()) if top else None, str(case.dtype),
+            case.channels_last, matmul_size)
+
+
+def _measure_limit(case: PreparedCase,
+                   matmul_size: int,
+                   iters: int,
+                   cache: dict,
+                   only_missing: bool = False) -> dict:
+    """Measure (or re-measure) the limit of ``case``'s dominant op; the
+    cache keeps the best throughput seen for each op over all calls."""
+    key = _limit_key(case, matmul_size)
+    if only_missing and key in cache:
+        return cache[key]
+    lim = measure_device_limit(
+        case.specs[:1] or None,
+        dtype=case.dtype,
+        device=case.device,
+        channels_last=case.channels_last,
+        matmul_size=matmul_size,
+        warmup=0 if key in cache else 1,
+        iters=iters)
+    best = cache.get(key)
+    if best is not None:
+        # Attainable = best seen: keep the faster measurement of each op.
+        lim['convs'] = [
+            max(a, b, key=lambda c: c['gflops'])
+            for a, b in zip(best['convs'], lim['convs'])
+        ]
+        lim['matmul'] = max(
+            best['matmul'], lim['matmul'], key=lambda c: c['gflops'])
+        lim['conv_gflops'] = max(c['gflops'] for c in lim['convs'])
+        lim['limit_gflops'] = max(lim['conv_gflops'],
+                                  lim['matmul']['gflops'])
+        lim['rounds'] = best.get('rounds', 1) + 1
+    else:
+        lim['rounds'] = 1
+    cache[key] = lim
+    return lim
 
 
 def benchmark_model(model: nn.Module,
@@ -328,7 +363,8 @@ def benchmark_model(model: nn.Module,
                     limit_iters: int = 5,
                     matmul_size: int = 2048,
                     numerics: bool = True,
-                    rtol: Optional[float] = None) -> Dict[str, object]:
+                    rtol: Optional[float] = None,
+                    tensor_memory: bool = True) -> Dict[str, object]:
     """Measure one model on one batch.
 
     Args:
@@ -360,6 +396,8 @@ def benchmark_model(model: nn.Module,
             (``api='tensor'``, inference, non-plain settings only).
         rtol (float, optional): tolerance of that check, relative to the
             outputs' scale; defaults to 1e-3 in fp32, 5e-2 with autocast.
+        tensor_memory (bool): also the peak of live tensor bytes, from one
+            more profiled call (CPU). Defaults to True.
 
     Returns:
         dict: ``case`` (shapes, mode, api, settings), ``params``, ``flops``,
@@ -381,7 +419,8 @@ def benchmark_model(model: nn.Module,
         limit_iters=limit_iters,
         matmul_size=matmul_size,
         numerics=numerics,
-        rtol=rtol)[0]
+        rtol=rtol,
+        tensor_memory=tensor_memory)[0]
 
 
 def benchmark_interleaved(
@@ -399,6 +438,7 @@ def benchmark_interleaved(
         matmul_size: int = 2048,
         numerics: bool = True,
         rtol: Optional[float] = None,
+        tensor_memory: bool = True,
         log: Optional[Callable[[str], None]] = None
 ) -> List[Dict[str, object]]:
     """Measure several cases in round-robin order.
@@ -409,6 +449,9 @@ def benchmark_interleaved(
         data (dict | Sequence[dict]): one batch for all, or one per case.
         settings (Sequence[InferenceSettings | None], optional): per case;
             None entries (or None) mean :data:`PLAIN`.
+        tensor_memory (bool): after the timed rounds, one more (untimed)
+            call per case under torch's profiler gives the peak of live
+            tensor bytes (CPU only; see :func:`tensor_peak_bytes`).
         log (Callable[[str], None], optional): progress messages.
         Other arguments: as in :func:`benchmark_model`, for every case.
 
@@ -445,15 +488,30 @@ def benchmark_interleaved(
         for _ in range(warmup):
             case.run()
         synchronize(case.device)
+    # The limit ops run in every round too (best run counts): measured only
+    # before or after, a spell of load would bias the fraction of limit.
+    cache: dict = {}
     for it in range(iters):
         for case in cases:
             timed_call(case)
+        if limit:
+            for case in cases:
+                if _limit_key(case, matmul_size) not in [
+                        _limit_key(c, matmul_size)
+                        for c in cases[:cases.index(case)]
+                ]:
+                    _measure_limit(case, matmul_size, limit_iters, cache)
         log(f'round {it + 1}/{iters}: ' + ', '.join(
             f'{c.times[-1]:.3f} s' for c in cases))
-    cache: dict = {}
     results = []
     for case in cases:
         r = finish_case(case, limit, limit_iters, matmul_size, cache)
+        if tensor_memory and case.device.type == 'cpu':
+            tensors = tensor_peak_bytes(case.run)
+            r['memory'].update(
+                tensor_peak_bytes=tensors['peak_bytes'],
+                tensor_peak_mib=tensors['peak_mib'],
+                tensor_method=tensors['method'])
         r['timing']['warmup'] = warmup
         r['timing']['interleaved_with'] = len(cases) - 1
         results.append(r)

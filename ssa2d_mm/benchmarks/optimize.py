@@ -6,6 +6,7 @@ matching autograd/autocast context; :func:`compare_outputs` checks an
 optimised model against fp32 eager.
 """
 import contextlib
+import types
 from dataclasses import asdict, dataclass
 from typing import Any, ContextManager, Dict, Iterator, List, Optional, Union
 
@@ -28,6 +29,8 @@ class InferenceSettings:
     Args:
         fuse_bn (bool): fold eval-mode BatchNorm into the preceding
             convolution of every ``ConvModule``. Defaults to True.
+        onednn_conv3d (bool): run every fp32 CPU ``Conv3d`` through oneDNN
+            (:func:`route_conv3d_to_onednn`). Defaults to True.
         channels_last (bool): channels-last (3D) weights, so oneDNN runs its
             blocked NDHWC kernels without layout reorders. Defaults to True.
         amp (str, optional): autocast dtype, ``'bf16'`` or ``'fp16'``;
@@ -39,6 +42,7 @@ class InferenceSettings:
             ``torch.no_grad``. Defaults to True.
     """
     fuse_bn: bool = True
+    onednn_conv3d: bool = True
     channels_last: bool = True
     amp: Optional[str] = None
     compile: bool = False
@@ -95,6 +99,48 @@ def fuse_conv_bn(model: nn.Module) -> int:
     return fused
 
 
+def _onednn_conv3d_forward(self: nn.Conv3d, x: torch.Tensor) -> torch.Tensor:
+    # Under torch.compile, inductor picks its own kernels (and the op has no
+    # fake-tensor rule to trace with).
+    if x.device.type == 'cpu' and x.dtype == torch.float32 and \
+            x.numel() > 0 and self.padding_mode == 'zeros' and \
+            not torch.is_autocast_enabled('cpu') and \
+            not torch.compiler.is_compiling():
+        return torch.mkldnn_convolution(x, self.weight, self.bias,
+                                        self.padding, self.stride,
+                                        self.dilation, self.groups)
+    # Other devices, dtypes (autocast picks oneDNN for bf16 itself) and
+    # padding modes: the class's own forward.
+    return type(self).forward(self, x)
+
+
+def route_conv3d_to_onednn(model: nn.Module) -> int:
+    """Run every fp32 CPU ``Conv3d`` of ``model`` through oneDNN.
+
+    PyTorch picks oneDNN for a batch-1 convolution with a kernel of at most
+    3 only if ``N * C * D * H > 20480`` (``ConvParams::use_mkldnn``, a rule
+    made for 2-D inputs, blind to the width of a 3-D one); smaller volumes
+    (deep levels of short clips, thin Inception branches) fall back to the
+    slow im2col kernels ``slow_conv3d`` / ``slow_conv_dilated3d``. This
+    calls ``torch.mkldnn_convolution`` directly instead (same arithmetic).
+
+    Args:
+        model (nn.Module): the model; its ``Conv3d`` modules (mmcv's wrapper
+            too) get an instance-level ``forward``.
+
+    Returns:
+        int: how many convolutions were routed.
+    """
+    if not torch.backends.mkldnn.is_available():
+        return 0
+    routed = 0
+    for module in model.modules():
+        if isinstance(module, nn.Conv3d):
+            module.forward = types.MethodType(_onednn_conv3d_forward, module)
+            routed += 1
+    return routed
+
+
 def to_channels_last(x: Any) -> Any:
     """Channels-last copy of every 4-D / 5-D tensor in ``x`` (nested)."""
     if isinstance(x, torch.Tensor):
@@ -116,9 +162,9 @@ def optimize_for_inference(
         **overrides: Any) -> nn.Module:
     """Prepare ``model`` for inference with the chosen defaults, in place.
 
-    Puts the model in eval mode, fuses conv+BN, converts weights to
-    channels-last (3D) and optionally compiles. Run it under
-    :func:`inference_context` with the same settings.
+    Puts the model in eval mode, fuses conv+BN, routes 3D convolutions to
+    oneDNN, converts weights to channels-last (3D) and optionally compiles.
+    Run it under :func:`inference_context` with the same settings.
 
     Args:
         model (nn.Module): e.g. a built ``SSA2D``.
@@ -129,13 +175,15 @@ def optimize_for_inference(
     Returns:
         nn.Module: the model (``torch.compile``'s wrapper when ``compile``);
         ``_inference_settings`` records what was applied, ``_fused_conv_bn``
-        how many pairs were fused.
+        how many pairs were fused, ``_onednn_conv3d`` how many convolutions
+        were routed to oneDNN.
     """
     settings = settings or InferenceSettings()
     if overrides:
         settings = InferenceSettings(**{**settings.to_dict(), **overrides})
     model.eval()
     fused = fuse_conv_bn(model) if settings.fuse_bn else 0
+    routed = route_conv3d_to_onednn(model) if settings.onednn_conv3d else 0
     if settings.channels_last:
         # Module.to(memory_format=...) refuses a model that mixes 4-D and
         # 5-D weights; convert each parameter by its rank instead.
@@ -144,6 +192,7 @@ def optimize_for_inference(
                 param.data = to_channels_last(param.data)
     model._inference_settings = settings
     model._fused_conv_bn = fused
+    model._onednn_conv3d = routed
     if settings.compile:
         model = torch.compile(model)
     return model

@@ -27,6 +27,7 @@ from ssa2d_mm.benchmarks import (PLAIN, BaselineUnavailableError, ConvSpec,
                                  measure_conv_throughput,
                                  measure_device_limit, optimize_for_inference,
                                  percentile, require_full_mmcv,
+                                 route_conv3d_to_onednn, tensor_peak_bytes,
                                  time_callable)
 from ssa2d_mm.compat import mmcv_has_compiled_ops
 
@@ -126,6 +127,21 @@ def test_peak_memory_meter_sees_a_large_cpu_tensor():
         PeakMemoryMeter('cpu').to_dict()
 
 
+def test_tensor_peak_bytes_counts_live_tensors():
+
+    def work():
+        a = torch.ones(2**20)  # 4 MiB
+        b = a * 2  # 4 MiB
+        c = torch.cat([a, b])  # 8 MiB: 16 MiB live here
+        del a, b
+        return c * 3  # 8 MiB: 16 MiB live again
+
+    r = tensor_peak_bytes(work)
+    # + a few bytes of scalar tensors for the constants
+    assert r['peak_bytes'] == pytest.approx(16 * 2**20, abs=1024)
+    assert r['peak_mib'] == pytest.approx(16, abs=1e-3)
+
+
 # ---------------------------------------------------------------- FLOPs
 def test_conv_specs_and_both_flop_counters_agree():
     net = nn.Sequential(
@@ -188,6 +204,22 @@ def test_fuse_conv_bn_keeps_outputs_and_skips_pre_norm():
         fuse_conv_bn(_conv_bn_net().train())
 
 
+def test_route_conv3d_to_onednn_keeps_outputs():
+    # A batch-1 volume below PyTorch's oneDNN threshold (N*C*D*H <= 20480).
+    net = nn.Sequential(
+        nn.Conv3d(4, 8, 3, padding=1), nn.ReLU(),
+        nn.Conv3d(8, 8, 3, padding=(1, 2, 2), dilation=(1, 2, 2))).eval()
+    x = torch.randn(1, 4, 4, 8, 8)
+    with torch.no_grad():
+        ref = net(x)
+        assert route_conv3d_to_onednn(net) == 2
+        out = net(x)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            low = net(x)  # autocast keeps its own (bf16) path
+    assert compare_outputs(ref, out, rtol=1e-5)['ok']
+    assert low.dtype == torch.bfloat16
+
+
 def test_optimize_for_inference_numerics_fp32_and_bf16():
     x = torch.randn(1, 3, 4, 8, 8)
     net = _conv_bn_net()
@@ -195,6 +227,7 @@ def test_optimize_for_inference_numerics_fp32_and_bf16():
         ref = net(x)
     opt = optimize_for_inference(_conv_bn_net(), InferenceSettings())
     assert opt._fused_conv_bn == 2
+    assert opt._onednn_conv3d == 2  # the two Conv3d, not the deconv
     assert opt[0].conv.weight.is_contiguous(
         memory_format=torch.channels_last_3d)
     with inference_context(InferenceSettings()):
@@ -219,7 +252,8 @@ def test_ssa2d_infer_tensor_with_default_settings(ssa2d_model):
         limit_iters=1, matmul_size=64)
     assert r['case']['shape'] == list(TINY)
     assert r['params']['total'] > 1e6
-    assert r['fused_conv_bn'] > 0
+    assert r['fused_conv_bn'] > 0 and r['onednn_conv3d'] > 0
+    assert r['memory']['tensor_peak_bytes'] > 0
     assert r['numerics']['ok'], r['numerics']
     assert r['flops']['flops'] == 2 * r['flops']['macs'] > 0
     tp = r['throughput']
@@ -291,7 +325,7 @@ def test_benchmark_tool_writes_json(tmp_path):
 
 
 # ---------------------------------------------------------------- baseline
-def test_proposal_pipeline_runs_or_refuses_clearly(tmp_path):
+def test_proposal_pipeline_runs_or_refuses_clearly(tmp_path, capsys):
     if not _has_full_stack():
         # CI's environment (mmcv-lite): a clear refusal, not a silent skip.
         with pytest.raises(BaselineUnavailableError) as err:
@@ -314,6 +348,7 @@ def test_proposal_pipeline_runs_or_refuses_clearly(tmp_path):
             'compiled ops' in report['baseline_unavailable']
         assert report['actors']['proposal'] == []
         assert len(report['actors']['ssa2d']) == 1
+        _check_report(tmp_path, capsys)
         return
     # Full mmcv + mmdet: the real pipeline at a tiny size.
     require_full_mmcv()
@@ -345,8 +380,19 @@ def test_proposal_pipeline_runs_or_refuses_clearly(tmp_path):
     report = json.loads((tmp_path / 'scaling.json').read_text())
     assert [c['num_actors'] for c in report['actors']['proposal']] == [1, 2]
     assert set(report['ratios_proposal_over_ssa2d']) == {'1', '2'}
+    _check_report(tmp_path, capsys)
+
+
+def _check_report(folder, capsys) -> None:
+    """benchmark_report.py turns scaling.json into the docs' tables."""
+    capsys.readouterr()
+    assert _tool('benchmark_report').main([str(folder)]) == 0
+    text = capsys.readouterr().out
+    assert '### Cost vs number of actors' in text
+    assert '| 1 |' in text and '4 x 32 x 32' in text
 
 
 def test_plain_settings_are_fp32_eager():
     assert PLAIN.amp is None and not PLAIN.fuse_bn
+    assert not PLAIN.onednn_conv3d
     assert not PLAIN.channels_last and not PLAIN.inference_mode

@@ -109,7 +109,7 @@ def test_dataset_pipeline_end_to_end(vidor_root):
     assert sample.metainfo['ori_shape'] == (48, 64)
 
 
-def test_loading_transform_checks_order_and_caches(vidor_root):
+def test_loading_transform_draws_at_decoded_size_and_caches(vidor_root):
     ds = VidORDataset(
         ann_file='annotation/validation', data_root=vidor_root, pipeline=[])
     info = ds.get_data_info(0)
@@ -121,12 +121,14 @@ def test_loading_transform_checks_order_and_caches(vidor_root):
     assert results['gt_action_seg'].shape[1] == 50
     only = LoadVidORAnnotation(action_predicates_only=True)(dict(info))
     assert only['gt_action_seg'].shape[1] == 42
-    moved = dict(info, img_shape=(24, 32), ori_shape=(48, 64))
-    with pytest.raises(ValueError, match='before geometric transforms'):
-        load(moved)
-    # decoded frames at another size than annotated: boxes are scaled
-    small = load(dict(info, img_shape=(24, 32)))
+    # After a resize (test pipelines) labels stay at the decoded size.
+    resized = load(dict(info, img_shape=(24, 32), ori_shape=(48, 64)))
+    assert resized['gt_actor_seg'].shape == (16, 48, 64)
+    assert resized['img_shape'] == (24, 32)
+    # Decoded frames at another size than annotated: boxes are scaled.
+    small = load(dict(info, ori_shape=(24, 32)))
     assert small['gt_actor_seg'].shape == (16, 24, 32)
+
 
 
 def test_dataset_errors(tmp_path, vidor_root):

@@ -37,19 +37,23 @@ from ssa2d_mm.benchmarks import (PLAIN, BaselineUnavailableError,
                                  collect_environment, make_clip_batch,
                                  set_seed)
 
-#: The speed-work variants of ``--sweep``: (name, settings).
+#: The speed-work variants of ``--sweep``: (name, settings). Each "+ X"
+#: adds one optimisation to plain fp32 eager under ``inference_mode``
+#: (except the first, which is that switch alone).
+_NONE = dict(fuse_bn=False, onednn_conv3d=False, channels_last=False)
 SWEEP: List[Tuple[str, InferenceSettings]] = [
     ('plain fp32 eager (no_grad)', PLAIN),
-    ('+ inference_mode', InferenceSettings(
-        fuse_bn=False, channels_last=False)),
-    ('+ channels_last_3d', InferenceSettings(fuse_bn=False)),
-    ('+ fuse BN', InferenceSettings(channels_last=False)),
-    ('+ bf16 autocast', InferenceSettings(
-        fuse_bn=False, channels_last=False, amp='bf16')),
-    ('+ torch.compile', InferenceSettings(
-        fuse_bn=False, channels_last=False, compile=True)),
-    ('default (fuse BN + channels_last + inference_mode)',
-     InferenceSettings()),
+    ('+ inference_mode', InferenceSettings(**_NONE)),
+    ('+ oneDNN for every Conv3d', InferenceSettings(
+        **dict(_NONE, onednn_conv3d=True))),
+    ('+ channels_last_3d', InferenceSettings(
+        **dict(_NONE, channels_last=True))),
+    ('+ fuse BN', InferenceSettings(**dict(_NONE, fuse_bn=True))),
+    ('+ bf16 autocast', InferenceSettings(**_NONE, amp='bf16')),
+    ('+ torch.compile', InferenceSettings(**_NONE, compile=True)),
+    ('default (InferenceSettings())', InferenceSettings()),
+    ('default without channels_last', InferenceSettings(
+        channels_last=False)),
     ('default + bf16 autocast', InferenceSettings(amp='bf16')),
     ('default + torch.compile', InferenceSettings(compile=True)),
 ]
@@ -85,6 +89,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--inference-mode',
                    action=argparse.BooleanOptionalAction,
                    help='torch.inference_mode instead of no_grad')
+    p.add_argument('--onednn-conv3d',
+                   action=argparse.BooleanOptionalAction,
+                   help='route every fp32 CPU Conv3d to oneDNN')
     p.add_argument('--compare-plain', action='store_true',
                    help='also measure plain fp32 eager and report speed-up')
     p.add_argument('--sweep', action='store_true',
@@ -112,7 +119,8 @@ def settings_from_args(args: argparse.Namespace) -> InferenceSettings:
     """The preset, with the explicitly given flags applied."""
     base = PLAIN if args.preset == 'plain' else InferenceSettings()
     fields = base.to_dict()
-    for name in ('channels_last', 'compile', 'fuse_bn', 'inference_mode'):
+    for name in ('channels_last', 'compile', 'fuse_bn', 'inference_mode',
+                 'onednn_conv3d'):
         if getattr(args, name) is not None:
             fields[name] = getattr(args, name)
     if args.amp is not None:
@@ -143,7 +151,8 @@ def summary_line(name: str, r: dict) -> str:
     return (f"{name:<52} {tp['latency_median_s'] * 1e3:9.1f} ms "
             f"(p95 {tp['latency_p95_s'] * 1e3:8.1f})  "
             f"{tp['clips_per_s']:7.3f} clips/s  "
-            f"{mem['peak_mib']:8.1f} MiB  "
+            f"{mem['peak_mib']:8.1f} MiB RSS "
+            f"{mem.get('tensor_peak_mib', float('nan')):8.1f} MiB tensors  "
             f"{tp.get('achieved_gflops', float('nan')):7.1f} GFLOP/s"
             + (f'  {100 * frac:5.1f}% of limit' if frac is not None else '')
             + (f"  rel.err {num['max_rel_err']:.1e}" if num else ''))

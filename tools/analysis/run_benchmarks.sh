@@ -44,4 +44,7 @@ $RUN tools/analysis/scaling.py --ssa2d-config "$SSA2D_CFG" \
     --actor-shape 16 224 224 --lengths 8 16 32 --sizes 224 320 \
     --warmup 1 --iters 3 --iters-large 2
 
+# 5. The tables of docs/benchmark.md.
+$PY tools/analysis/benchmark_report.py "$OUT" > "$OUT/tables.md"
+
 echo "done: $(date -u +%FT%TZ)  load: $(cut -d' ' -f1-3 /proc/loadavg)"

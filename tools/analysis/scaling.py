@@ -112,6 +112,7 @@ def _cases(models, shape, settings, args, iters: int) -> List[dict]:
             clips_per_s=r['throughput']['clips_per_s'],
             peak_mib=r['memory']['peak_mib'],
             memory_method=r['memory']['method'],
+            tensor_peak_mib=r['memory'].get('tensor_peak_mib'),
             gflops=r['flops']['flops'] / 1e9 if r.get('flops') else None,
             params=r['params']['total'],
             weights_mib=r['params']['weights_bytes'] / 2**20,
@@ -127,7 +128,8 @@ def _iters(shape, ref, args) -> int:
 
 def _print(tag: str, c: dict) -> None:
     print(f"{tag:<36} {c['latency_median_s'] * 1e3:10.1f} ms  "
-          f"{c['peak_mib']:9.1f} MiB  "
+          f"{c['peak_mib']:9.1f} MiB RSS  "
+          f"{(c['tensor_peak_mib'] or float('nan')):9.1f} MiB tensors  "
           f"{(c['gflops'] or float('nan')):8.1f} GFLOP", flush=True)
 
 
@@ -148,10 +150,15 @@ def plot(report: dict, out_dir: str) -> List[str]:
         n = [c['num_actors'] for c in cases]
         axes[0].plot(n, [c['latency_median_s'] for c in cases], 'o-',
                      label=label)
-        axes[1].plot(n, [c['peak_mib'] for c in cases], 'o-', label=label)
+        line = axes[1].plot(n, [c['peak_mib'] for c in cases], 'o-',
+                            label=f'{label}, RSS')[0]
+        if all(c.get('tensor_peak_mib') for c in cases):
+            axes[1].plot(n, [c['tensor_peak_mib'] for c in cases], 's--',
+                         color=line.get_color(),
+                         label=f'{label}, live tensors')
     shape = 'x'.join(str(s) for s in report['actor_shape'])
     for ax, ylabel in zip(axes, ('latency per clip, median (s)',
-                                 'peak memory of the timed runs (MiB)')):
+                                 'peak memory during a call (MiB)')):
         ax.set_xscale('log', base=2)
         ax.set_xlabel('actors per frame (proposals / detections)')
         ax.set_ylabel(ylabel)
@@ -172,10 +179,14 @@ def plot(report: dict, out_dir: str) -> List[str]:
             t = [c['shape'][0] for c in sub]
             axes[0].plot(t, [c['latency_median_s'] for c in sub], 'o-',
                          label=f'{size}x{size}')
-            axes[1].plot(t, [c['peak_mib'] for c in sub], 'o-',
-                         label=f'{size}x{size}')
+            line = axes[1].plot(t, [c['peak_mib'] for c in sub], 'o-',
+                                label=f'{size}x{size}, RSS')[0]
+            if all(c.get('tensor_peak_mib') for c in sub):
+                axes[1].plot(t, [c['tensor_peak_mib'] for c in sub], 's--',
+                             color=line.get_color(),
+                             label=f'{size}x{size}, live tensors')
         for ax, ylabel in zip(axes, ('latency per clip, median (s)',
-                                     'peak memory of the timed runs (MiB)')):
+                                     'peak memory during a call (MiB)')):
             ax.set_xlabel('clip length (frames)')
             ax.set_ylabel(ylabel)
             ax.set_xticks(sorted({c['shape'][0] for c in cases}))
@@ -190,8 +201,8 @@ def plot(report: dict, out_dir: str) -> List[str]:
 
 
 def ratios(actors: Dict[str, list]) -> Dict[str, dict]:
-    """proposal / SSA2D time, memory (peak of the runs, and with the
-    weights added) and FLOPs at every common actor count."""
+    """proposal / SSA2D time, memory (RSS peak of the runs, with the
+    weights added, and live-tensor peak) and FLOPs at every actor count."""
     ssa2d = {c['num_actors']: c for c in actors.get('ssa2d') or []}
     out = {}
     for c in actors.get('proposal') or []:
@@ -202,6 +213,9 @@ def ratios(actors: Dict[str, list]) -> Dict[str, dict]:
                 memory=c['peak_mib'] / max(s['peak_mib'], 1e-9),
                 memory_with_weights=(c['peak_mib'] + c['weights_mib']) /
                 (s['peak_mib'] + s['weights_mib']),
+                tensor_memory=(c['tensor_peak_mib'] / s['tensor_peak_mib'])
+                if c.get('tensor_peak_mib') and s.get('tensor_peak_mib')
+                else None,
                 gflops=(c['gflops'] / s['gflops'])
                 if c['gflops'] and s['gflops'] else None)
     return out

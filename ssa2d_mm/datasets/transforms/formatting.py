@@ -34,7 +34,9 @@ class PackActorActionInputs(BaseTransform):
     Output ``data_samples``: an :class:`ActorActionDataSample` with
     ``gt_actor_seg`` (int64 ``(T, H, W)``) and ``gt_action_seg`` (int64
     ``(T, H, W)``, or uint8 multi-hot ``(T, A, H, W)``) when present, and the
-    ``meta_keys`` found in the results as metainfo.
+    ``meta_keys`` found in the results as metainfo. Labels are at the clip's
+    size, or at the original frame size ``ori_shape`` (test pipelines that
+    load them after the resize, for evaluation at full resolution).
 
     Args:
         meta_keys (Sequence[str]): Keys copied into the metainfo.
@@ -91,10 +93,17 @@ class PackActorActionInputs(BaseTransform):
             dtype = np.uint8 if label.ndim == 4 else np.int64
             label = np.ascontiguousarray(label, dtype=dtype)
             shape = (label.shape[0], ) + label.shape[-2:]
-            if shape != clip_shape:
+            # Test pipelines load labels after resizing the frames, so the
+            # metric scores them at the original frame size (ori_shape).
+            ori = results.get('ori_shape')
+            allowed = {clip_shape}
+            if ori is not None:
+                allowed.add((clip_shape[0], *tuple(ori)[:2]))
+            if shape not in allowed:
                 raise ValueError(
                     f'PackActorActionInputs: {key} covers (T, H, W) = {shape} '
-                    f'but the clip is {clip_shape}.')
+                    f'but the clip is {clip_shape} (original frame size '
+                    f'{ori}).')
             setattr(data_sample, key, torch.from_numpy(label))
 
         data_sample.set_metainfo(

@@ -16,13 +16,14 @@ class LoadVidORAnnotation(BaseTransform):
 
     See :func:`ssa2d_mm.datasets.vidor_labels.rasterize_vidor_clip` for the
     labelling rules (subjects only, larger boxes drawn first, multi-hot
-    predicates active on each frame). Place it after video decoding and
-    before any geometric transform: the maps are drawn at the decoded frame
-    size (boxes are scaled if that differs from the annotated size).
+    predicates active on each frame). Place it after video decoding: the maps
+    are drawn at the decoded frame size ``ori_shape`` (boxes are scaled if
+    that differs from the annotated size), also when a resize ran before it
+    (test pipelines keep labels at full size for the metric).
 
     Required keys: ``ann_file`` (the video's JSON), ``frame_inds``;
     optional ``frame_valid`` (False where the clip ran past the video),
-    ``img_shape`` (decoded frame size; else the annotated size),
+    ``ori_shape`` (decoded frame size; else the annotated size),
     ``action_predicates_only`` (set by :class:`VidORDataset`).
     Added keys: ``gt_actor_seg`` int64 ``(T, H, W)``, ``gt_action_seg``
     uint8 ``(T, A, H, W)``, ``ori_shape`` (if absent), ``img_shape`` (if
@@ -70,17 +71,13 @@ class LoadVidORAnnotation(BaseTransform):
                 raise KeyError(f'LoadVidORAnnotation needs {key} in the '
                                'results (set by VidORDataset).')
         anno = self._load(results['ann_file'])
-        if 'img_shape' in results:
-            shape = tuple(results['img_shape'])
-            if tuple(results.get('ori_shape', shape)) != shape:
-                raise ValueError(
-                    'LoadVidORAnnotation must run before geometric '
-                    f'transforms: img_shape {shape} differs from ori_shape '
-                    f'{tuple(results["ori_shape"])}.')
+        # Labels are drawn at the decoded frame size, also when this runs
+        # after a resize (test pipelines: the metric scores full size).
+        if 'ori_shape' in results:
+            shape = tuple(results['ori_shape'])[:2]
         else:
             shape = (anno['height'], anno['width'])
-            results['img_shape'] = shape
-        results.setdefault('ori_shape', shape)
+            results['ori_shape'] = results['img_shape'] = shape
         frame_inds = np.asarray(results['frame_inds']).reshape(-1)
         action_only = self.action_predicates_only
         if action_only is None:

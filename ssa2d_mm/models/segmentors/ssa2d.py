@@ -410,7 +410,7 @@ class SSA2D(BaseModel):
         actor_prob = to_ori(actor_logits).softmax(dim=0)
         zero = torch.zeros_like(fg, dtype=torch.long)
         if self.multi_label:
-            actor = torch.where(fg, actor_prob.argmax(dim=0), zero)
+            actor = torch.where(fg, actor_prob[1:].argmax(dim=0) + 1, zero)
             # Class by class: T x A x H x W logits at full size are large.
             action = torch.stack([
                 to_ori(action_logits[c:c + 1])[0].sigmoid()
@@ -425,7 +425,9 @@ class SSA2D(BaseModel):
                 actor, action = self._decode_valid_pairs(
                     actor_prob, action_prob)
             else:
-                actor = actor_prob.argmax(dim=0)
+                # The foreground head decides background; each branch then
+                # names its most likely non-background class.
+                actor = actor_prob[1:].argmax(dim=0) + 1
                 action = action_prob[1:].argmax(dim=0) + 1
             actor = torch.where(fg, actor, zero)
             action = torch.where(fg, action, zero)

@@ -86,6 +86,21 @@ def test_pack_errors():
         PackActorActionInputs()(results)
 
 
+def test_pack_accepts_labels_at_original_size_only():
+    # Test pipelines resize the frames, then load labels at ori_shape.
+    results = make_results(h=8, w=12)
+    results['imgs'] = [img[:4, :6] for img in results['imgs']]
+    results['img_shape'] = (4, 6)
+    packed = PackActorActionInputs()(results)
+    assert tuple(packed['inputs'].shape) == (3, 4, 4, 6)
+    assert tuple(packed['data_samples'].gt_actor_seg.shape) == (4, 8, 12)
+    results = make_results(h=8, w=12)
+    results['imgs'] = [img[:4, :6] for img in results['imgs']]
+    results['ori_shape'] = (8, 10)
+    with pytest.raises(ValueError, match='original frame size'):
+        PackActorActionInputs()(results)
+
+
 def test_feeds_action_data_preprocessor():
     pack = PackActorActionInputs()
     batch = pseudo_collate(
