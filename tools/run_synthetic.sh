@@ -12,7 +12,7 @@ WORK=${WORK_DIR:-work_dirs/ssa2d_synthetic_a2d}
 
 start=$(date +%s)
 if [ ! -f "$DATA/Release/videoset.csv" ]; then
-    "$PY" tools/data/make_synthetic_a2d.py "$DATA" --videos 240 --seed 0
+    "$PY" tools/data/make_synthetic_a2d.py "$DATA" --videos 480 --test-fraction 0.125 --seed 0
 fi
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK" "$@"
 "$PY" tools/test.py "$CONFIG" "$(cat "$WORK/last_checkpoint")" \

@@ -22,21 +22,31 @@ def set_seed(seed: int) -> None:
 
 
 def cpu_model() -> Dict[str, object]:
-    """CPU name, usable cores and the SIMD flags that matter for kernels."""
+    """CPU name, family / model ids (a hypervisor may hide the name), usable
+    cores and the SIMD flags that matter for kernels."""
     name, flags = platform.processor() or platform.machine(), set()
+    family = model_id = None
     try:
         with open('/proc/cpuinfo') as f:
             for line in f:
-                if line.startswith('model name') and ':' in line:
-                    name = line.split(':', 1)[1].strip()
-                elif line.startswith('flags') and ':' in line:
-                    flags = set(line.split(':', 1)[1].split())
+                key, _, value = line.partition(':')
+                key, value = key.strip(), value.strip()
+                if key == 'model name':
+                    name = value
+                elif key == 'cpu family':
+                    family = value
+                elif key == 'model':
+                    model_id = value
+                elif key == 'flags':
+                    flags = set(value.split())
     except OSError:
         pass
     usable = len(os.sched_getaffinity(0)) if hasattr(
         os, 'sched_getaffinity') else os.cpu_count()
     return dict(
         model=name,
+        family=family,
+        model_id=model_id,
         machine=platform.machine(),
         logical_cpus=os.cpu_count(),
         usable_cpus=usable,

@@ -390,7 +390,8 @@ def benchmark_model(model: nn.Module,
             for ``predict``) or None (skip). Defaults to 'auto'.
         limit (bool): also measure the machine's limit for the model's
             dominant convolution and a matmul. Defaults to True.
-        limit_iters (int): timed runs per limit op. Defaults to 5.
+        limit_iters (int): timed runs per limit op in every round of timed
+            calls; the best over all rounds counts. Defaults to 5.
         matmul_size (int): side of the limit's square matmul.
         numerics (bool): compare the optimised outputs with fp32 eager
             (``api='tensor'``, inference, non-plain settings only).

@@ -168,6 +168,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                 f'Ran {_env_line(sweep)}.', ''] + sweep_table(sweep)
         out += ['', '### Machine limit (attainable, best of runs)', ''] + \
             limit_table(sweep)
+    short = _load(args.folder, 'ssa2d_infer_8frames.json')
+    if short:
+        out += ['', '### SSA2D inference, 8x224x224: default vs plain', '',
+                f'Ran {_env_line(short)}.', ''] + sweep_table(short)
     cases = [('SSA2D inference, default settings', None),
              ('SSA2D training step, fp32',
               _load(args.folder, 'ssa2d_train.json')),

@@ -26,6 +26,12 @@ $RUN tools/analysis/benchmark.py "$SSA2D_CFG" --device "$DEVICE" \
     --shape 16 224 224 --sweep --warmup 1 --iters 3 --limit-iters 3 \
     --out "$OUT/ssa2d_infer_sweep.json"
 
+# 1b. Short clips: the inference default against plain at 8x224x224, where
+#     PyTorch's conv heuristic sends many batch-1 Conv3d to slow kernels.
+$RUN tools/analysis/benchmark.py "$SSA2D_CFG" --device "$DEVICE" \
+    --shape 8 224 224 --compare-plain --warmup 1 --iters 3 --limit-iters 3 \
+    --out "$OUT/ssa2d_infer_8frames.json"
+
 # 2. SSA2D training step (forward, losses, backward, Adam), plain fp32.
 $RUN tools/analysis/benchmark.py "$SSA2D_CFG" --device "$DEVICE" \
     --shape 16 224 224 --mode train --preset plain --warmup 1 --iters 2 \

@@ -141,7 +141,9 @@ def plot(report: dict, out_dir: str) -> List[str]:
 
     paths = []
     actors = report['actors']
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    ratios_ = report['ratios_proposal_over_ssa2d']
+    fig, axes = plt.subplots(1, 3 if ratios_ else 2,
+                             figsize=(15 if ratios_ else 10, 4))
     for key, label in (('ssa2d', 'SSA2D (one dense pass)'),
                        ('proposal', 'Mask R-CNN + AVA RoI head')):
         cases = actors.get(key) or []
@@ -157,8 +159,21 @@ def plot(report: dict, out_dir: str) -> List[str]:
                          color=line.get_color(),
                          label=f'{label}, live tensors')
     shape = 'x'.join(str(s) for s in report['actor_shape'])
+    if ratios_:
+        # Interleaved calls: the ratio survives load drift better than the
+        # absolute times do.
+        n = sorted(int(k) for k in ratios_)
+        for key, label, style in (('time', 'time', 'o-'),
+                                  ('memory', 'RSS peak', 's-'),
+                                  ('tensor_memory', 'live-tensor peak', 's--'),
+                                  ('gflops', 'FLOPs', '^:')):
+            vals = [ratios_[str(k)].get(key) for k in n]
+            if all(v is not None for v in vals):
+                axes[2].plot(n, vals, style, label=label)
+        axes[2].axhline(1.0, color='grey', lw=.8)
     for ax, ylabel in zip(axes, ('latency per clip, median (s)',
-                                 'peak memory during a call (MiB)')):
+                                 'peak memory during a call (MiB)',
+                                 'proposal pipeline / SSA2D')):
         ax.set_xscale('log', base=2)
         ax.set_xlabel('actors per frame (proposals / detections)')
         ax.set_ylabel(ylabel)
