@@ -11,14 +11,15 @@ from mmengine.logging import HistoryBuffer
 from ssa2d_mm import compat
 
 
-def test_placeholder_ops_installed_on_mmcv_lite():
+def test_mmcv_ops_placeholder_only_without_compiled_ops():
     import mmcv.ops
-    assert compat.mmcv_has_compiled_ops() is False
-    assert isinstance(mmcv.ops, compat._PlaceholderOps)
-    assert 'patch_mmcv_ops' in compat.APPLIED
+    placeholder = isinstance(mmcv.ops, compat._PlaceholderOps)
+    # mmcv-lite (the default install): placeholder; full mmcv: untouched.
+    assert placeholder is not compat.mmcv_has_compiled_ops()
+    assert ('patch_mmcv_ops' in compat.APPLIED) is placeholder
 
 
-def test_placeholder_point_sample_is_upstream_pure_pytorch():
+def test_point_sample_available_either_way():
     from mmcv.ops import point_sample
     feats = torch.arange(16.).view(1, 1, 4, 4)
     # Pixel centres of (row 1, col 2) and (row 3, col 0) in [0, 1] coords.
@@ -31,7 +32,8 @@ def test_placeholder_point_sample_is_upstream_pure_pytorch():
 
 
 def test_missing_compiled_op_raises_clear_error_only_when_used():
-    from mmcv.ops import RoIAlign, sigmoid_focal_loss
+    ops = compat._PlaceholderOps('mmcv.ops')
+    RoIAlign, sigmoid_focal_loss = ops.RoIAlign, ops.sigmoid_focal_loss
     # Import, isinstance and subclassing work (upstream does these at import).
     assert not isinstance(torch.nn.Conv2d(1, 1, 1), RoIAlign)
 
@@ -42,19 +44,22 @@ def test_missing_compiled_op_raises_clear_error_only_when_used():
                   lambda: sigmoid_focal_loss(torch.zeros(1), torch.zeros(1))):
         with pytest.raises(ImportError, match='needs full mmcv'):
             build()
+    with pytest.raises(AttributeError):
+        ops.__wrapped__
 
 
 def test_mmcv_ops_patch_inert_with_compiled_ops(monkeypatch):
-    saved = sys.modules.pop('mmcv.ops')
+    saved = sys.modules.pop('mmcv.ops', None)
     try:
         monkeypatch.setattr(compat, 'mmcv_has_compiled_ops', lambda: True)
         assert compat.patch_mmcv_ops() is False
         assert 'mmcv.ops' not in sys.modules
     finally:
-        sys.modules['mmcv.ops'] = saved
-    # Applying twice changes nothing either.
+        if saved is not None:
+            sys.modules['mmcv.ops'] = saved
+    # Applying again changes nothing either.
     assert compat.patch_mmcv_ops() is False
-    assert sys.modules['mmcv.ops'] is saved
+    assert sys.modules.get('mmcv.ops') is saved
 
 
 def test_both_model_registries_import():
