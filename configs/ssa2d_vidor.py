@@ -70,6 +70,7 @@ val_dataloader = dict(
         test_mode=True))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='ActorActionMetric', mode='vidor', num_actor_classes=81)
+val_evaluator = dict(
+    type='ActorActionMetric', mode='vidor', num_actor_classes=81)
 test_evaluator = val_evaluator
 default_hooks = dict(checkpoint=dict(save_best='joint_miou', rule='greater'))

@@ -1,4 +1,4 @@
-"""Compatibility layer between the pinned OpenMMLab releases and today's PyTorch.
+"""Compatibility layer: the pinned OpenMMLab releases on today's PyTorch.
 
 OpenMMLab's video and segmentation toolboxes (mmaction2 1.2.0, mmseg 1.2.2,
 mmengine 0.10.7) had their last releases in 2023-2024. Three gaps stop them on
@@ -50,7 +50,7 @@ def _missing_op(name: str) -> type:
 
 
 def mmcv_has_compiled_ops() -> bool:
-    """Whether the installed mmcv ships its compiled extension ``mmcv._ext``."""
+    """Whether the installed mmcv has its compiled extension ``mmcv._ext``."""
     return importlib.util.find_spec('mmcv._ext') is not None
 
 

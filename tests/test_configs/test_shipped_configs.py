@@ -12,7 +12,8 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
 from ssa2d_mm.datasets.flow import extract_flow_dataset
-from ssa2d_mm.datasets.synthetic import make_synthetic_a2d, make_synthetic_vidor
+from ssa2d_mm.datasets.synthetic import (make_synthetic_a2d,
+                                         make_synthetic_vidor)
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
 CONFIGS = sorted(

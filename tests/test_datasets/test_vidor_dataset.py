@@ -130,7 +130,6 @@ def test_loading_transform_draws_at_decoded_size_and_caches(vidor_root):
     assert small['gt_actor_seg'].shape == (16, 24, 32)
 
 
-
 def test_dataset_errors(tmp_path, vidor_root):
     with pytest.raises(FileNotFoundError, match='does not exist'):
         VidORDataset(ann_file=str(tmp_path / 'nope'), pipeline=[])
