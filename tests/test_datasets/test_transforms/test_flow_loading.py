@@ -1,31 +1,11 @@
-import os
-import os.path as osp
-
-import cv2
 import numpy as np
 import pytest
 from mmcv.transforms import Compose
 
 from ssa2d_mm.datasets.flow import extract_video_flow, load_flow_frames
 from ssa2d_mm.datasets.transforms import LoadFlowClip
-
-DX, DY = 2, -1  # content motion in pixels per frame
-
-
-def write_shift_video(path, num_frames=5, size=(48, 32), seed=0):
-    """A smooth texture translating by (DX, DY) px per frame."""
-    w, h = size
-    rng = np.random.default_rng(seed)
-    big = cv2.GaussianBlur(
-        rng.random((h + 40, w + 40)).astype(np.float32), (0, 0), 2.5)
-    big = ((big - big.min()) / (big.max() - big.min()) * 255).astype(np.uint8)
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 10, (w, h))
-    for f in range(num_frames):
-        x0, y0 = 20 - DX * f, 20 - DY * f
-        writer.write(
-            cv2.cvtColor(big[y0:y0 + h, x0:x0 + w], cv2.COLOR_GRAY2BGR))
-    writer.release()
+# One moving-texture video serves both flow test files.
+from test_datasets.test_flow import DX, DY, write_shift_video
 
 
 def test_loaded_flow_of_a_translation(tmp_path):
